@@ -1,0 +1,23 @@
+// How one forward pass runs. The generation loop talks only to this interface, so a faster backend (ORT's
+// C API with the KV cache kept in native memory) can replace the plain onnxruntime-node one without touching it.
+
+export interface BackendInfo {
+  /** Which implementation runs, e.g. 'onnxruntime-node'. */
+  name: string;
+  /** The execution provider that actually runs the model, e.g. 'cpu' or 'webgpu'. */
+  executionProvider: string;
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+  /** How many positions the KV cache holds. */
+  readonly cachedLength: number;
+  /**
+   * Runs `tokens` after the cached positions and appends their keys and values to the cache. Returns the logits
+   * of the last position, or of every new position (row after row) when `allPositions` is set.
+   */
+  forward(tokens: readonly number[], options?: { allPositions?: boolean }): Promise<Float32Array>;
+  /** Forgets cached positions from `length` on (prefix reuse, rewind). */
+  truncate(length: number): void;
+  release(): Promise<void>;
+}

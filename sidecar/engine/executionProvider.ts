@@ -1,0 +1,69 @@
+// Chooses where the model runs. `auto` tries the GPU providers this platform can have, best first, and
+// falls back to the CPU, which always loads; every provider that failed is reported with its reason, so a
+// user whose GPU is not used can see why.
+import * as ort from 'onnxruntime-node';
+import { EngineError } from './errors';
+
+export type ExecutionProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml';
+export const EXECUTION_PROVIDER_CHOICES: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml'];
+
+export interface ProviderFailure {
+  provider: string;
+  reason: string;
+}
+
+export interface SessionChoice {
+  session: ort.InferenceSession;
+  provider: string;
+  /** Providers tried before `provider` and why each failed. */
+  fallbacks: ProviderFailure[];
+}
+
+/** The providers to try, in order, for a choice on a platform. The CPU is always last. */
+export function providerCandidates(choice: ExecutionProviderChoice, platform: NodeJS.Platform = process.platform): string[] {
+  if (choice !== 'auto') return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
+  switch (platform) {
+    case 'win32': return ['cuda', 'dml', 'webgpu', 'cpu'];
+    case 'linux': return ['cuda', 'webgpu', 'cpu'];
+    case 'darwin': return ['webgpu', 'cpu'];
+    default: return ['cpu'];
+  }
+}
+
+/** Why a provider cannot even be tried here, or undefined when it can. */
+function unavailableReason(provider: string): string | undefined {
+  const known = ort.listSupportedBackends().find((b) => b.name === provider);
+  if (provider === 'cpu') return undefined;
+  if (provider === 'dml' && process.platform !== 'win32') return 'DirectML exists only on Windows.';
+  if (!known) return `this build of onnxruntime-node (${ort.env.versions.node}) has no ${provider} provider on ${process.platform}.`;
+  return undefined;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0].trim();
+}
+
+export async function createSession(
+  onnxFile: string,
+  choice: ExecutionProviderChoice,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<SessionChoice> {
+  const fallbacks: ProviderFailure[] = [];
+  for (const provider of providerCandidates(choice)) {
+    const skip = unavailableReason(provider);
+    if (skip) {
+      fallbacks.push({ provider, reason: skip });
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(onnxFile, { ...options, executionProviders: [provider] });
+      return { session, provider, fallbacks };
+    } catch (e) {
+      if (provider === 'cpu') {
+        throw new EngineError('model-load', `ONNX Runtime could not load ${onnxFile}: ${firstLine(e)}`, 'model.onnx');
+      }
+      fallbacks.push({ provider, reason: firstLine(e) });
+    }
+  }
+  throw new EngineError('internal', 'No execution provider was tried.');
+}

@@ -1,0 +1,107 @@
+// The plain onnxruntime-node backend: always loads, anywhere onnxruntime-node does. The KV cache grows by
+// feeding each step's `present.*` back as the next step's `past_key_values.*`. onnxruntime-node's JavaScript API
+// has no IO binding on the CPU, so every step copies the whole cache out through JS (measured in
+// ../shared/reference/engine-probe.md); the native backend removes that copy.
+import * as ort from 'onnxruntime-node';
+import type { Backend, BackendInfo } from './backend';
+import { createSession, type ExecutionProviderChoice, type ProviderFailure } from './executionProvider';
+import { float16ToFloat32 } from './float16';
+import type { ModelConfig } from './modelFolder';
+
+export interface OrtBackendOptions {
+  executionProvider: ExecutionProviderChoice;
+  /** Threads for one operator; defaults to ONNX Runtime's choice (the physical cores). */
+  threads?: number;
+}
+
+export class OrtBackend implements Backend {
+  private pastKeys: ort.Tensor[];
+  private pastValues: ort.Tensor[];
+  private length = 0;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly config: ModelConfig,
+    readonly info: BackendInfo,
+    /** Providers that were tried first and failed, with their reasons. */
+    readonly fallbacks: ProviderFailure[],
+  ) {
+    this.pastKeys = config.io.pastKeys.map(() => this.emptyKv());
+    this.pastValues = config.io.pastValues.map(() => this.emptyKv());
+  }
+
+  static async create(onnxFile: string, config: ModelConfig, options: OrtBackendOptions): Promise<OrtBackend> {
+    const { session, provider, fallbacks } = await createSession(onnxFile, options.executionProvider, {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.threads,
+      enableCpuMemArena: true,
+      logSeverityLevel: 3,
+    });
+    return new OrtBackend(session, config, { name: 'onnxruntime-node', executionProvider: provider }, fallbacks);
+  }
+
+  get cachedLength(): number {
+    return this.length;
+  }
+
+  private emptyKv(): ort.Tensor {
+    const { numKvHeads, headSize, kvType } = this.config;
+    const data = kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    return new ort.Tensor(kvType, data, [1, numKvHeads, 0, headSize]);
+  }
+
+  async forward(tokens: readonly number[], options: { allPositions?: boolean } = {}): Promise<Float32Array> {
+    const { io, vocabSize } = this.config;
+    const total = this.length + tokens.length;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [1, tokens.length]),
+      [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    if (io.positionIds) {
+      const positions = BigInt64Array.from(tokens, (_, i) => BigInt(this.length + i));
+      feeds[io.positionIds] = new ort.Tensor('int64', positions, [1, tokens.length]);
+    }
+    for (let l = 0; l < io.pastKeys.length; l++) {
+      feeds[io.pastKeys[l]] = this.pastKeys[l];
+      feeds[io.pastValues[l]] = this.pastValues[l];
+    }
+    const out = await this.session.run(feeds);
+    this.pastKeys = io.presentKeys.map((name) => out[name] as ort.Tensor);
+    this.pastValues = io.presentValues.map((name) => out[name] as ort.Tensor);
+    this.length = total;
+    const logits = out[io.logits] as ort.Tensor;
+    const rows = options.allPositions ? tokens.length : 1;
+    const start = (tokens.length - rows) * vocabSize;
+    const data = logits.data as Float32Array | Uint16Array;
+    const slice = data.subarray(start, start + rows * vocabSize);
+    return slice instanceof Uint16Array ? float16ToFloat32(slice) : new Float32Array(slice);
+  }
+
+  truncate(length: number): void {
+    if (length >= this.length) return;
+    if (length <= 0) {
+      this.pastKeys = this.pastKeys.map(() => this.emptyKv());
+      this.pastValues = this.pastValues.map(() => this.emptyKv());
+    } else {
+      this.pastKeys = this.pastKeys.map((t) => this.sliceKv(t, length));
+      this.pastValues = this.pastValues.map((t) => this.sliceKv(t, length));
+    }
+    this.length = Math.max(0, length);
+  }
+
+  /** Keeps the first `length` positions of a [1, heads, positions, headSize] tensor. */
+  private sliceKv(t: ort.Tensor, length: number): ort.Tensor {
+    const { numKvHeads, headSize } = this.config;
+    const src = t.data as Float32Array | Uint16Array;
+    const oldLength = t.dims[2];
+    const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(numKvHeads * length * headSize);
+    for (let h = 0; h < numKvHeads; h++) {
+      dst.set(src.subarray(h * oldLength * headSize, (h * oldLength + length) * headSize), h * length * headSize);
+    }
+    return new ort.Tensor(t.type as 'float32' | 'float16', dst, [1, numKvHeads, length, headSize]);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
