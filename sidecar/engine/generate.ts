@@ -15,6 +15,10 @@ export interface CancelSignal {
 export interface GenerateRequest {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
+  /** An already tokenized prompt, fed as is instead of rendering `messages` (benchmarks, debugging). */
+  promptIds?: number[];
+  /** Set to false to keep generating past eos tokens (benchmarks on random weights). Default true. */
+  stopOnEos?: boolean;
   /** Upper bound on generated tokens; also capped by what is left of the context. */
   maxNewTokens?: number;
   sampling?: SamplingOptions;
@@ -93,13 +97,8 @@ export class Generator {
   }
 
   async generate(request: GenerateRequest, signal: CancelSignal, events: GenerateEvents = {}): Promise<GenerateResult> {
-    return this.generateFromIds(this.prompts.render(request.messages, request.tools).ids, request, signal, events);
-  }
-
-  async generateFromIds(
-    prompt: readonly number[], request: Omit<GenerateRequest, 'messages'>, signal: CancelSignal, events: GenerateEvents = {},
-  ): Promise<GenerateResult> {
     const start = now();
+    const prompt = request.promptIds ?? this.prompts.render(request.messages, request.tools).ids;
     if (prompt.length === 0) throw new EngineError('internal', 'The prompt is empty.');
     if (prompt.length >= this.contextLength) {
       throw new EngineError('prompt-too-long',
@@ -109,7 +108,7 @@ export class Generator {
     }
     const maxNew = Math.min(request.maxNewTokens ?? this.defaultMaxNewTokens, this.contextLength - prompt.length);
     const sampler = new Sampler(request.sampling);
-    const eos = new Set(this.config.eosTokenIds);
+    const eos = new Set(request.stopOnEos === false ? [] : this.config.eosTokenIds);
     const decoder = this.prompts.tokenizer.createStreamDecoder();
 
     const reused = this.reusablePrefix(prompt);

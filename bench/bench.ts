@@ -1,0 +1,116 @@
+// npm run bench -- --model DIR [--contexts 16,512,2048] [--steps 32] [--repeats 3] [--ep cpu] [--threads N] [--json FILE]
+// Load time, time to first token, prefill and decode speed at several context lengths, and peak memory.
+// Each measurement runs in a fresh process (its peak RSS is its own); repeats are interleaved across contexts
+// so that a noisy minute on a shared machine does not land on one context only; medians are reported.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureModel } from '../test/fixtures/models';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    preset: { type: 'string' },
+    contexts: { type: 'string', default: '16,512,2048' },
+    steps: { type: 'string', default: '32' },
+    repeats: { type: 'string', default: '3' },
+    ep: { type: 'string', default: 'cpu' },
+    threads: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+interface Run {
+  context: number;
+  executionProvider: string;
+  backend: string;
+  loadMs: number;
+  timeToFirstTokenMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  decodeMsPerToken: number;
+  generated: number;
+  rssAfterLoadBytes: number;
+  peakRssBytes: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function modelDir(): Promise<string> {
+  if (values.model) return values.model;
+  if (values.preset) {
+    // Generated test models (random weights in the official format) are built on first use.
+    return ensureModel(values.preset as 'tiny' | 'phi4-mini');
+  }
+  process.stderr.write('bench: --model DIR (or --preset phi4-mini for the generated full-size model) is required.\n');
+  process.exit(2);
+}
+
+function measure(model: string, context: number): Run {
+  const args = ['--import', 'tsx', path.join(__dirname, 'benchRun.ts'), '--model', model, '--context', String(context),
+    '--steps', values.steps!, '--ep', values.ep!];
+  if (values.threads) args.push('--threads', values.threads);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`benchmark run at context ${context} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+async function main(): Promise<void> {
+  const model = await modelDir();
+  const contexts = values.contexts!.split(',').map(Number);
+  const repeats = Number(values.repeats);
+  const runs = new Map<number, Run[]>(contexts.map((c) => [c, []]));
+  for (let r = 0; r < repeats; r++) {
+    for (const c of contexts) {
+      const run = measure(model, c);
+      runs.get(c)!.push(run);
+      process.stderr.write(`  run ${r + 1}/${repeats} context ${c}: decode ${run.decodeTokensPerSecond.toFixed(2)} tok/s, ` +
+        `prefill ${run.prefillTokensPerSecond.toFixed(1)} tok/s, first token ${Math.round(run.timeToFirstTokenMs)} ms\n`);
+    }
+  }
+  const first = runs.get(contexts[0])![0];
+  const rows = contexts.map((c) => {
+    const rs = runs.get(c)!;
+    return {
+      context: c,
+      loadMs: median(rs.map((x) => x.loadMs)),
+      timeToFirstTokenMs: median(rs.map((x) => x.timeToFirstTokenMs)),
+      prefillTokensPerSecond: median(rs.map((x) => x.prefillTokensPerSecond)),
+      decodeTokensPerSecond: median(rs.map((x) => x.decodeTokensPerSecond)),
+      decodeMsPerToken: median(rs.map((x) => x.decodeMsPerToken)),
+      peakRssGB: median(rs.map((x) => x.peakRssBytes)) / 1e9,
+      rssAfterLoadGB: median(rs.map((x) => x.rssAfterLoadBytes)) / 1e9,
+      runs: rs.length,
+    };
+  });
+  const report = {
+    model: path.resolve(model),
+    backend: first.backend,
+    executionProvider: first.executionProvider,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: os.totalmem() / 1e9, node: process.version },
+    steps: Number(values.steps),
+    rows,
+  };
+  const fmt = (x: number, d = 1) => x.toFixed(d).padStart(9);
+  console.log(`\nPhi Local benchmark — ${report.backend} on ${report.executionProvider}, ${report.machine.cpus} CPUs, ` +
+    `median of ${repeats}, ${values.steps} decode steps\n${report.model}\n`);
+  console.log('  context |  load s | first token ms | prefill tok/s | decode tok/s | decode ms/tok | peak RSS GB');
+  console.log('  --------|---------|---------------|---------------|--------------|---------------|------------');
+  for (const r of rows) {
+    console.log(`  ${String(r.context).padStart(7)} | ${fmt(r.loadMs / 1000, 2).slice(2)} | ${fmt(r.timeToFirstTokenMs, 0).padStart(13)} | ` +
+      `${fmt(r.prefillTokensPerSecond).padStart(13)} | ${fmt(r.decodeTokensPerSecond, 2).padStart(12)} | ` +
+      `${fmt(r.decodeMsPerToken).padStart(13)} | ${fmt(r.peakRssGB, 2).padStart(10)}`);
+  }
+  console.log('\n' + JSON.stringify(report));
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error)?.message ?? e}\n`);
+  process.exit(1);
+});
