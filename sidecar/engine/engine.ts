@@ -22,9 +22,11 @@ interface Pending {
 /** A host message before it gets its id. */
 type Request = HostMessage extends infer M ? (M extends HostMessage ? Omit<M, 'id'> : never) : never;
 
-/** Where the worker's code is: beside this file when run from sources, in dist/ when bundled. */
-function workerFile(): string {
-  return __filename.endsWith('.ts') ? path.join(__dirname, 'worker.ts') : path.join(__dirname, 'engineWorker.js');
+/** The worker: dist/engineWorker.js when bundled; from sources (tests, tsx), worker.ts through tsx's loader. */
+function startWorker(): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'engineWorker.js'));
+  const source = path.join(__dirname, 'worker.ts');
+  return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`, { eval: true });
 }
 
 export class Engine {
@@ -94,7 +96,7 @@ export class Engine {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerFile());
+    const worker = startWorker();
     worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     const fail = (reason: string) => {
       if (this.worker !== worker) return;

@@ -1,0 +1,113 @@
+// The engine through its worker thread, as the sidecar uses it: load, stream, cancel, queue, fall back, fail clearly.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Engine } from '../../sidecar/engine/engine';
+import { EngineError } from '../../sidecar/engine/errors';
+import type { ChatMessage } from '../../sidecar/engine/template';
+import { ensureModel } from '../fixtures/models';
+
+const chat: ChatMessage[] = [{ role: 'user', content: 'Explain recursion in one sentence.' }];
+
+describe('engine in a worker thread (tiny model)', () => {
+  let dir: string;
+  let engine: Engine;
+
+  before(async () => {
+    dir = ensureModel('tiny');
+    engine = new Engine();
+  });
+  after(() => engine?.dispose());
+
+  it('loads a folder, says where it runs, and keeps the main thread free while loading', async () => {
+    const progress: string[] = [];
+    let ticks = 0;
+    let worstGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => { const t = performance.now(); worstGap = Math.max(worstGap, t - last); last = t; ticks++; }, 5);
+    const info = await engine.load(dir, { executionProvider: 'cpu', threads: 2, onProgress: (m) => progress.push(m) });
+    clearInterval(timer);
+    assert.equal(info.executionProvider, 'cpu');
+    assert.equal(info.backend, 'onnxruntime-node');
+    assert.equal(info.contextLength, 8192);
+    assert.equal(info.numLayers, 2);
+    assert.ok(progress.length >= 3, `progress: ${progress.join(', ')}`);
+    assert.ok(ticks > 0 && worstGap < 250, `main thread blocked for ${worstGap.toFixed(0)} ms during load`);
+  });
+
+  it('streams text whose pieces add up to the answer', async () => {
+    const pieces: string[] = [];
+    const result = await engine.generate({ messages: chat, maxNewTokens: 30, stopOnEos: false }, { onText: (t) => pieces.push(t) });
+    assert.equal(result.usage.completionTokens, 30);
+    assert.ok(pieces.length > 1);
+    assert.equal(pieces.join(''), result.text);
+    assert.ok(result.timings.decodeTokensPerSecond > 0);
+    assert.ok(result.timings.timeToFirstTokenMs > 0);
+  });
+
+  it('an AbortSignal stops generation promptly and keeps what was generated', async () => {
+    const controller = new AbortController();
+    let abortedAt = 0;
+    let pieces = 0;
+    const started = performance.now();
+    const result = await engine.generate({ messages: chat, maxNewTokens: 5000, stopOnEos: false }, {
+      signal: controller.signal,
+      onText: () => { if (++pieces === 3) { controller.abort(); abortedAt = performance.now(); } },
+    });
+    const stoppedAfter = performance.now() - abortedAt;
+    assert.equal(result.finishReason, 'cancelled');
+    assert.ok(result.usage.completionTokens < 5000 && result.usage.completionTokens >= 3);
+    assert.ok(stoppedAfter < 1000, `stopped ${stoppedAfter.toFixed(0)} ms after abort (started ${(abortedAt - started).toFixed(0)} ms in)`);
+    // The engine goes on working.
+    const next = await engine.generate({ messages: chat, maxNewTokens: 4, stopOnEos: false });
+    assert.equal(next.usage.completionTokens, 4);
+  });
+
+  it('an already aborted request ends at once as cancelled', async () => {
+    const result = await engine.generate({ messages: chat, maxNewTokens: 50 }, { signal: AbortSignal.abort() });
+    assert.equal(result.finishReason, 'cancelled');
+    assert.equal(result.usage.completionTokens, 0);
+  });
+
+  it('queues concurrent requests so they never share the cache mid-turn', async () => {
+    const solo = await engine.generate({ messages: chat, maxNewTokens: 16, stopOnEos: false });
+    const other: ChatMessage[] = [{ role: 'user', content: 'Something else entirely: list three colours.' }];
+    const [a, b, c] = await Promise.all([
+      engine.generate({ messages: chat, maxNewTokens: 16, stopOnEos: false }),
+      engine.generate({ messages: other, maxNewTokens: 16, stopOnEos: false }),
+      engine.renderPrompt(chat),
+    ]);
+    assert.deepEqual(a.tokenIds, solo.tokenIds);
+    assert.notDeepEqual(b.tokenIds, a.tokenIds);
+    assert.equal(c.ids.length, a.usage.promptTokens);
+    assert.equal(c.text, '<|user|>Explain recursion in one sentence.<|end|><|assistant|>');
+  });
+
+  it('a broken folder is refused with its own error, and the engine stays usable', async () => {
+    await assert.rejects(engine.load('/nonexistent/model'), (e: unknown) => {
+      assert.ok(e instanceof EngineError);
+      assert.equal(e.code, 'model-folder');
+      assert.match(e.message, /does not exist/);
+      return true;
+    });
+    assert.equal(engine.model, undefined);
+    await assert.rejects(engine.generate({ messages: chat }), (e: unknown) => e instanceof EngineError && e.code === 'no-model');
+    await engine.load(dir, { executionProvider: 'cpu', threads: 2 });
+    assert.equal((await engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false })).usage.completionTokens, 2);
+  });
+
+  it('a GPU provider that cannot load falls back to the CPU and says why', async () => {
+    const info = await engine.load(dir, { executionProvider: 'webgpu', threads: 2 });
+    if (info.executionProvider === 'webgpu') {
+      assert.deepEqual(info.fallbacks, []); // a machine with a usable GPU
+    } else {
+      assert.equal(info.executionProvider, 'cpu');
+      assert.equal(info.fallbacks[0].provider, 'webgpu');
+      assert.ok(info.fallbacks[0].reason.length > 10, `reason: ${info.fallbacks[0].reason}`);
+    }
+    if (process.platform !== 'win32') {
+      const dml = await engine.load(dir, { executionProvider: 'dml', threads: 2 });
+      assert.equal(dml.executionProvider, 'cpu');
+      assert.deepEqual(dml.fallbacks, [{ provider: 'dml', reason: 'DirectML exists only on Windows.' }]);
+    }
+  });
+});
