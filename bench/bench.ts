@@ -52,7 +52,9 @@ async function modelDir(): Promise<string> {
 }
 
 function measure(model: string, context: number): Run {
-  const args = ['--import', 'tsx', path.join(__dirname, 'benchRun.ts'), '--model', model, '--context', String(context),
+  // From sources through tsx; a bundled copy (e.g. on a GPU machine without node_modules) runs benchRun.js.
+  const runner = __filename.endsWith('.ts') ? ['--import', 'tsx', path.join(__dirname, 'benchRun.ts')] : [path.join(__dirname, 'benchRun.js')];
+  const args = [...runner, '--model', model, '--context', String(context),
     '--steps', values.steps!, '--ep', values.ep!];
   if (values.threads) args.push('--threads', values.threads);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });

@@ -33,7 +33,8 @@ export class OrtBackend implements Backend {
   static async create(onnxFile: string, config: ModelConfig, options: OrtBackendOptions): Promise<OrtBackend> {
     const { session, provider, fallbacks } = await createSession(onnxFile, options.executionProvider, {
       graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads,
+      // onnxruntime-node rejects an explicit undefined; leaving it out means one thread per physical core.
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       enableCpuMemArena: true,
       logSeverityLevel: 3,
     });
