@@ -1,4 +1,4 @@
-// Bundles the sidecar, its engine worker and the CLI into dist/. onnxruntime-node stays external: it is a
+// Bundles the sidecar (an LSP server), its engine worker and the CLI into dist/. onnxruntime-node stays external: it is a
 // native module with its own binaries, shipped as a dependency.
 import * as esbuild from 'esbuild';
 
@@ -14,6 +14,7 @@ const common = {
 };
 
 const builds = [
+  { entryPoints: { sidecar: 'sidecar/main.ts' } },
   { entryPoints: { cli: 'sidecar/cli.ts' } }, // keeps the source's #! line
   { entryPoints: { engineWorker: 'sidecar/engine/worker.ts' } },
 ];

@@ -15,7 +15,7 @@ export type { LoadOptions, ModelInfo } from './workerProtocol';
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  onText?(text: string): void;
+  onText?(text: string, tokens: number): void;
   onProgress?(message: string): void;
 }
 
@@ -49,7 +49,7 @@ export class Engine {
   }
 
   /** One assistant turn. Aborting `signal` stops the loop within one step and resolves with what was generated. */
-  async generate(request: GenerateRequest, options: { signal?: AbortSignal; onText?(text: string): void } = {}): Promise<GenerateResult> {
+  async generate(request: GenerateRequest, options: { signal?: AbortSignal; onText?(text: string, tokens: number): void } = {}): Promise<GenerateResult> {
     const cancel = new SharedArrayBuffer(4);
     const flag = new Int32Array(cancel);
     const abort = () => Atomics.store(flag, 0, 1);
@@ -118,7 +118,7 @@ export class Engine {
     if (!p) return;
     switch (message.kind) {
       case 'progress': p.onProgress?.(message.message); break;
-      case 'text': p.onText?.(message.text); break;
+      case 'text': p.onText?.(message.text, message.tokens); break;
       case 'done': this.settle(message.id); p.resolve(message.value); break;
       case 'failed': this.settle(message.id); p.reject(EngineError.fromJSON(message.error)); break;
     }

@@ -52,8 +52,8 @@ export interface GenerateResult {
 }
 
 export interface GenerateEvents {
-  /** Text that became complete with the latest token. */
-  onText?(text: string): void;
+  /** Text that became complete with the latest token; `tokens` is how many have been generated so far. */
+  onText?(text: string, tokens: number): void;
 }
 
 export interface GeneratorOptions {
@@ -131,7 +131,7 @@ export class Generator {
       const piece = decoder.push(next);
       if (piece) {
         text += piece;
-        events.onText?.(piece);
+        events.onText?.(piece, generated.length);
       }
       if (generated.length >= maxNew) break;
       if (signal.aborted) {
@@ -143,7 +143,7 @@ export class Generator {
     const tail = decoder.flush();
     if (tail) {
       text += tail;
-      events.onText?.(tail);
+      events.onText?.(tail, generated.length);
     }
     const end = now();
     const decodeMs = generated.length > 1 ? end - firstTokenAt : 0;

@@ -12,6 +12,8 @@ export interface OrtBackendOptions {
   executionProvider: ExecutionProviderChoice;
   /** Threads for one operator; defaults to ONNX Runtime's choice (the physical cores). */
   threads?: number;
+  /** The rewritten graph's input for how many last positions get logits (graphRewrite.ts); unset: the official graph. */
+  logitsToKeepInput?: string;
 }
 
 export class OrtBackend implements Backend {
@@ -25,6 +27,7 @@ export class OrtBackend implements Backend {
     readonly info: BackendInfo,
     /** Providers that were tried first and failed, with their reasons. */
     readonly fallbacks: ProviderFailure[],
+    private readonly logitsToKeepInput?: string,
   ) {
     this.pastKeys = config.io.pastKeys.map(() => this.emptyKv());
     this.pastValues = config.io.pastValues.map(() => this.emptyKv());
@@ -38,7 +41,8 @@ export class OrtBackend implements Backend {
       enableCpuMemArena: true,
       logSeverityLevel: 3,
     });
-    return new OrtBackend(session, config, { name: 'onnxruntime-node', executionProvider: provider }, fallbacks);
+    return new OrtBackend(session, config, { name: 'onnxruntime-node', executionProvider: provider }, fallbacks,
+      options.logitsToKeepInput);
   }
 
   get cachedLength(): number {
@@ -66,13 +70,15 @@ export class OrtBackend implements Backend {
       feeds[io.pastKeys[l]] = this.pastKeys[l];
       feeds[io.pastValues[l]] = this.pastValues[l];
     }
+    const rows = options.allPositions ? tokens.length : 1;
+    if (this.logitsToKeepInput) feeds[this.logitsToKeepInput] = new ort.Tensor('int64', BigInt64Array.of(BigInt(rows)), [1]);
     const out = await this.session.run(feeds);
     this.pastKeys = io.presentKeys.map((name) => out[name] as ort.Tensor);
     this.pastValues = io.presentValues.map((name) => out[name] as ort.Tensor);
     this.length = total;
     const logits = out[io.logits] as ort.Tensor;
-    const rows = options.allPositions ? tokens.length : 1;
-    const start = (tokens.length - rows) * vocabSize;
+    // The official graph gives every position's logits; the rewritten one only the rows asked for.
+    const start = (logits.dims[1] - rows) * vocabSize;
     const data = logits.data as Float32Array | Uint16Array;
     const slice = data.subarray(start, start + rows * vocabSize);
     return slice instanceof Uint16Array ? float16ToFloat32(slice) : new Float32Array(slice);

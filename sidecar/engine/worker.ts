@@ -58,7 +58,7 @@ async function handle(message: HostMessage): Promise<unknown> {
       const flag = new Int32Array(message.cancel);
       const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
       return model().generate(message.request, signal, {
-        onText: (text) => post({ kind: 'text', id: message.id, text }),
+        onText: (text, tokens) => post({ kind: 'text', id: message.id, text, tokens }),
       });
     }
     case 'prompt':

@@ -43,6 +43,6 @@ export type HostMessage =
 
 export type WorkerMessage =
   | { kind: 'progress'; id: number; message: string }
-  | { kind: 'text'; id: number; text: string }
+  | { kind: 'text'; id: number; text: string; tokens: number }
   | { kind: 'done'; id: number; value: ModelInfo | GenerateResult | RenderedPrompt | null }
   | { kind: 'failed'; id: number; error: { code: EngineErrorCode; message: string; file?: string } };

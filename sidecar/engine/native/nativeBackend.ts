@@ -1,0 +1,281 @@
+// The native backend: ONNX Runtime's C API with IoBinding (ortApi.ts), so the KV cache never passes through JS.
+// Each layer's keys and values live in one [1, kvHeads, maxLength, headSize] buffer that is bound as both the past
+// input and the present output: GroupQueryAttention then appends the new rows in place (share-buffer mode) and
+// attends over the first `attention_mask` length positions. The buffers are allocated once, for the whole
+// context, and kept across turns, so rewinding is only a change of length. Last-position logits land in a fixed
+// buffer; when more rows are needed ORT allocates them for that one run.
+import * as koffi from 'koffi';
+import type { Backend, BackendInfo } from '../backend';
+import { EngineError } from '../errors';
+import { float16ToFloat32 } from '../float16';
+import type { ModelConfig } from '../modelFolder';
+import { NativeBuffer } from './nativeMemory';
+import { ElementType, OrtError, loadOrtApi, type OrtApi, type Pointer } from './ortApi';
+
+export interface NativeBackendOptions {
+  /** Threads for one operator; ONNX Runtime's default (the physical cores) when not given. */
+  threads?: number;
+  /** Positions the KV cache holds; its memory is reserved up front and backed by pages only as it fills. */
+  contextLength: number;
+  /** The rewritten graph's input for how many last positions get logits (graphRewrite.ts); unset: the official graph. */
+  logitsToKeepInput?: string;
+}
+
+const LOG_ERRORS_ONLY = 3;
+const ORT_ENABLE_ALL = 99;
+const ARENA_ALLOCATOR = 1;
+const MEM_TYPE_DEFAULT = 0;
+
+/** A native int64 buffer that `bindInput` wraps in a fresh OrtValue each run (the shape changes with the run). */
+interface Feed {
+  buffer: NativeBuffer;
+  view: BigInt64Array;
+}
+
+export class NativeBackend implements Backend {
+  readonly info: BackendInfo = { name: 'native', executionProvider: 'cpu' };
+  private env: Pointer = null;
+  private session: Pointer = null;
+  private memoryInfo: Pointer = null;
+  /** ORT's default allocator: a process-wide singleton, never released. */
+  private allocator: Pointer = null;
+  private binding: Pointer = null;
+  /** Per layer: keys at 2l, values at 2l + 1. Each OrtValue is bound as both past and present. */
+  private readonly kv: Array<{ buffer: NativeBuffer; value: Pointer }> = [];
+  private logits: { buffer: NativeBuffer; value: Pointer; view: Float32Array | Uint16Array } | undefined;
+  /** Whether `logits` is the buffer bound to the logits output now (else ORT allocates it). */
+  private logitsBound = false;
+  private readonly feeds: { ids?: Feed; mask?: Feed; positions?: Feed; keep?: Feed } = {};
+  private length = 0;
+  private released = false;
+
+  private constructor(
+    private readonly api: OrtApi,
+    private readonly config: ModelConfig,
+    private readonly maxLength: number,
+    private readonly logitsToKeepInput: string | undefined,
+  ) {}
+
+  /** Loads `onnxFile`; throws NativeUnavailableError when the C API cannot be reached, EngineError when ORT refuses the model. */
+  static async create(onnxFile: string, config: ModelConfig, options: NativeBackendOptions): Promise<NativeBackend> {
+    const backend = new NativeBackend(loadOrtApi(), config, options.contextLength, options.logitsToKeepInput);
+    try {
+      backend.open(onnxFile, options.threads);
+    } catch (e) {
+      await backend.release();
+      if (e instanceof OrtError) throw new EngineError('model-load', `ONNX Runtime could not load ${onnxFile}: ${e.message}`, 'model.onnx');
+      throw e;
+    }
+    return backend;
+  }
+
+  get cachedLength(): number {
+    return this.length;
+  }
+
+  private open(onnxFile: string, threads: number | undefined): void {
+    const { api, config } = this;
+    this.env = api.callOut('CreateEnv', LOG_ERRORS_ONLY, 'phi-local');
+    const options = api.callOut('CreateSessionOptions');
+    try {
+      api.call('SetIntraOpNumThreads', options, threads ?? 0);
+      api.call('SetInterOpNumThreads', options, 1);
+      api.call('SetSessionGraphOptimizationLevel', options, ORT_ENABLE_ALL);
+      api.call('SetSessionLogSeverityLevel', options, LOG_ERRORS_ONLY);
+      this.session = api.callOut('CreateSession', this.env, onnxFile, options);
+    } finally {
+      api.fn.ReleaseSessionOptions(options);
+    }
+    this.allocator = api.callOut('GetAllocatorWithDefaultOptions');
+    this.memoryInfo = api.callOut('CreateCpuMemoryInfo', ARENA_ALLOCATOR, MEM_TYPE_DEFAULT);
+    this.checkInputs();
+
+    const { numKvHeads, headSize, numLayers, vocabSize, io } = config;
+    const kvType = ElementType[config.kvType];
+    const kvBytes = numKvHeads * this.maxLength * headSize * (config.kvType === 'float16' ? 2 : 4);
+    for (let i = 0; i < 2 * numLayers; i++) {
+      const buffer = new NativeBuffer(kvBytes);
+      this.kv.push({ buffer, value: null });
+      this.kv[i].value = this.tensor(buffer, kvType, [1, numKvHeads, this.maxLength, headSize]);
+    }
+    const logitsBuffer = new NativeBuffer(vocabSize * (config.logitsType === 'float16' ? 2 : 4));
+    this.logits = {
+      buffer: logitsBuffer,
+      value: this.tensor(logitsBuffer, ElementType[config.logitsType], [1, 1, vocabSize]),
+      view: config.logitsType === 'float16' ? new Uint16Array(logitsBuffer.buffer) : new Float32Array(logitsBuffer.buffer),
+    };
+    const feed = (positions: number): Feed => {
+      const buffer = new NativeBuffer(positions * 8);
+      return { buffer, view: new BigInt64Array(buffer.buffer) };
+    };
+    this.feeds.ids = feed(this.maxLength);
+    this.feeds.mask = feed(this.maxLength);
+    this.feeds.mask.view.fill(1n); // the mask is all ones; its length says how many positions are attended
+    if (io.positionIds) this.feeds.positions = feed(this.maxLength);
+    if (this.logitsToKeepInput) this.feeds.keep = feed(1);
+    this.binding = this.createBinding();
+  }
+
+  /** The session must take exactly the inputs this backend feeds: anything else would fail at the first run. */
+  private checkInputs(): void {
+    const { api, config: { io } } = this;
+    const names: string[] = [];
+    const count = Number(api.callOut('SessionGetInputCount', this.session));
+    for (let i = 0; i < count; i++) {
+      const name = api.callOut('SessionGetInputName', this.session, i, this.allocator);
+      names.push(koffi.decode.string(name));
+      api.call('AllocatorFree', this.allocator, name);
+    }
+    const expected = [io.inputIds, io.attentionMask, io.positionIds, ...io.pastKeys, ...io.pastValues, this.logitsToKeepInput]
+      .filter((n): n is string => !!n);
+    const missing = expected.filter((n) => !names.includes(n));
+    const unknown = names.filter((n) => !expected.includes(n));
+    if (missing.length || unknown.length) {
+      throw new EngineError('model-load', `The model's inputs are not what its genai_config.json says: ` +
+        [missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `unexpected ${unknown.join(', ')}` : '']
+          .filter(Boolean).join('; ') + '.', 'model.onnx');
+    }
+  }
+
+  /** An OrtValue over our own memory (no copy). */
+  private tensor(buffer: NativeBuffer, type: number, dims: number[]): bigint {
+    const elements = dims.reduce((a, b) => a * b, 1);
+    const bytes = elements * (type === ElementType.float16 ? 2 : type === ElementType.int64 ? 8 : 4);
+    if (bytes > buffer.bytes) throw new Error(`a [${dims.join(', ')}] tensor does not fit its ${buffer.bytes}-byte buffer`);
+    const shape = BigInt64Array.from(dims, (d) => BigInt(d));
+    return this.api.callOut('CreateTensorWithDataAsOrtValue', this.memoryInfo, buffer.ptr, bytes, shape, dims.length, type);
+  }
+
+  /** Binds the logits buffer and the KV cache; inputs that change every run are bound by `forward`. */
+  private createBinding(): bigint {
+    const { api, config: { io } } = this;
+    const binding = api.callOut('CreateIoBinding', this.session);
+    try {
+      // Bound first, so that it is output 0 of GetBoundOutputValues.
+      api.call('BindOutput', binding, io.logits, this.logits!.value);
+      for (let l = 0; l < io.pastKeys.length; l++) {
+        api.call('BindInput', binding, io.pastKeys[l], this.kv[2 * l].value);
+        api.call('BindOutput', binding, io.presentKeys[l], this.kv[2 * l].value);
+        api.call('BindInput', binding, io.pastValues[l], this.kv[2 * l + 1].value);
+        api.call('BindOutput', binding, io.presentValues[l], this.kv[2 * l + 1].value);
+      }
+    } catch (e) {
+      api.fn.ReleaseIoBinding(binding);
+      throw e;
+    }
+    this.logitsBound = true;
+    return binding;
+  }
+
+  /** Binds a feed with the given shape. The binding keeps its own reference, so our handle goes at once. */
+  private bindInput(name: string, feed: Feed, dims: number[]): void {
+    const value = this.tensor(feed.buffer, ElementType.int64, dims);
+    try {
+      this.api.call('BindInput', this.binding, name, value);
+    } finally {
+      this.api.fn.ReleaseValue(value);
+    }
+  }
+
+  async forward(tokens: readonly number[], options: { allPositions?: boolean } = {}): Promise<Float32Array> {
+    if (this.released || !this.binding) throw new EngineError('no-model', 'The native backend was released.');
+    const { io, vocabSize } = this.config;
+    const count = tokens.length;
+    if (count === 0) throw new EngineError('internal', 'forward() needs at least one token.');
+    const total = this.length + count;
+    if (total > this.maxLength) {
+      throw new EngineError('prompt-too-long', `The context is full: ${total} positions do not fit the ${this.maxLength} the KV cache holds.`);
+    }
+    const rows = options.allPositions ? count : 1;
+    const graphRows = this.logitsToKeepInput ? rows : count;
+    const { ids, mask, positions, keep } = this.feeds;
+    for (let i = 0; i < count; i++) ids!.view[i] = BigInt(tokens[i]);
+    let result: Float32Array;
+    try {
+      this.bindInput(io.inputIds, ids!, [1, count]);
+      this.bindInput(io.attentionMask, mask!, [1, total]);
+      if (positions && io.positionIds) {
+        for (let i = 0; i < count; i++) positions.view[i] = BigInt(this.length + i);
+        this.bindInput(io.positionIds, positions, [1, count]);
+      }
+      if (keep && this.logitsToKeepInput) {
+        keep.view[0] = BigInt(rows);
+        this.bindInput(this.logitsToKeepInput, keep, [1]);
+      }
+      if (graphRows === 1 && !this.logitsBound) {
+        this.api.call('BindOutput', this.binding, io.logits, this.logits!.value);
+        this.logitsBound = true;
+      } else if (graphRows > 1) {
+        this.api.call('BindOutputToDevice', this.binding, io.logits, this.memoryInfo);
+        this.logitsBound = false;
+      }
+      this.api.call('RunWithBinding', this.session, null, this.binding);
+      result = graphRows === 1 ? toFloat32(this.logits!.view) : this.readAllocatedLogits(graphRows, rows);
+    } catch (e) {
+      this.renewBinding();
+      if (e instanceof OrtError) {
+        throw new EngineError('internal', `ONNX Runtime could not run the model on ${count} token(s) after ${this.length} cached: ${e.message}`);
+      }
+      throw e;
+    }
+    this.length = total;
+    return result;
+  }
+
+  /** The last `rows` rows of logits that ORT allocated for this run; frees them by binding our buffer again. */
+  private readAllocatedLogits(graphRows: number, rows: number): Float32Array {
+    const { api } = this;
+    const array = new BigUint64Array(1);
+    const count = new BigUint64Array(1);
+    api.call('GetBoundOutputValues', this.binding, this.allocator, array, count);
+    const values: bigint[] = [];
+    for (let i = 0; i < Number(count[0]); i++) values.push(koffi.decode(array[0], i * 8, 'void *'));
+    try {
+      const data = api.callOut('GetTensorMutableData', values[0]);
+      const half = this.config.logitsType === 'float16';
+      const rowBytes = this.config.vocabSize * (half ? 2 : 4);
+      const view = koffi.view(data + BigInt((graphRows - rows) * rowBytes), rows * rowBytes) as ArrayBuffer;
+      return half ? float16ToFloat32(new Uint16Array(view)) : new Float32Array(view.slice(0));
+    } finally {
+      for (const v of values) api.fn.ReleaseValue(v);
+      if (array[0]) api.call('AllocatorFree', this.allocator, array[0]);
+      api.call('BindOutput', this.binding, this.config.io.logits, this.logits!.value);
+      this.logitsBound = true;
+    }
+  }
+
+  /** After a failed call the IoBinding may be unusable (ORT leaves it inconsistent): start a fresh one. */
+  private renewBinding(): void {
+    if (this.binding) this.api.fn.ReleaseIoBinding(this.binding);
+    this.binding = null;
+    this.binding = this.createBinding();
+  }
+
+  truncate(length: number): void {
+    // The rows past `length` stay in the buffers but are never attended: the mask length decides.
+    this.length = Math.max(0, Math.min(length, this.length));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    const { fn } = this.api;
+    // The binding holds references to our OrtValues; the OrtValues point into our buffers: free in that order.
+    if (this.binding) fn.ReleaseIoBinding(this.binding);
+    for (const { value } of this.kv) if (value) fn.ReleaseValue(value);
+    if (this.logits?.value) fn.ReleaseValue(this.logits.value);
+    if (this.session) fn.ReleaseSession(this.session);
+    if (this.memoryInfo) fn.ReleaseMemoryInfo(this.memoryInfo);
+    if (this.env) fn.ReleaseEnv(this.env);
+    for (const { buffer } of this.kv) buffer.free();
+    this.logits?.buffer.free();
+    for (const feed of Object.values(this.feeds)) feed?.buffer.free();
+    this.binding = this.session = this.memoryInfo = this.env = null;
+    this.kv.length = 0;
+    this.logits = undefined;
+  }
+}
+
+function toFloat32(view: Float32Array | Uint16Array): Float32Array {
+  return view instanceof Uint16Array ? float16ToFloat32(view) : new Float32Array(view);
+}

@@ -1,0 +1,59 @@
+// Native memory the engine owns: the KV cache, token ids, the attention mask, the logits. It comes from the C
+// library's calloc, so ORT can keep pointers into it (JS memory could move or be collected) and so large
+// buffers cost no RSS until their pages are touched (the KV cache is sized for the whole context up front).
+import * as koffi from 'koffi';
+import { NativeUnavailableError } from './ortApi';
+
+interface Libc {
+  calloc(count: number, size: number): bigint | null;
+  free(p: bigint): void;
+}
+let libc: Libc | undefined;
+
+function libcName(): string {
+  switch (process.platform) {
+    case 'linux': return 'libc.so.6';
+    case 'darwin': return '/usr/lib/libSystem.B.dylib';
+    case 'win32': return 'msvcrt.dll';
+    default: throw new NativeUnavailableError(`no C library known for ${process.platform}.`);
+  }
+}
+
+function loadLibc(): Libc {
+  if (!libc) {
+    const lib = koffi.load(libcName());
+    libc = { calloc: lib.func('void *calloc(size_t count, size_t size)'), free: lib.func('void free(void *p)') };
+  }
+  return libc;
+}
+
+const ALIGN = 64n;
+
+/** A zeroed, 64-byte aligned native buffer. `free()` it exactly once, after everything that points into it is released. */
+export class NativeBuffer {
+  private raw: bigint | null;
+  /** The aligned address, for ORT. */
+  readonly ptr: bigint;
+  private arrayBuffer: ArrayBuffer | undefined;
+
+  constructor(readonly bytes: number) {
+    const raw = loadLibc().calloc(1, bytes + Number(ALIGN));
+    if (!raw) throw new Error(`could not allocate ${(bytes / 2 ** 20).toFixed(1)} MiB of native memory`);
+    this.raw = raw;
+    this.ptr = (raw + ALIGN - 1n) & ~(ALIGN - 1n);
+  }
+
+  /** A zero-copy view; it must not be used after `free()`. */
+  get buffer(): ArrayBuffer {
+    if (!this.raw) throw new Error('native buffer used after free');
+    this.arrayBuffer ??= koffi.view(this.ptr, this.bytes);
+    return this.arrayBuffer;
+  }
+
+  free(): void {
+    if (!this.raw) return;
+    loadLibc().free(this.raw);
+    this.raw = null;
+    this.arrayBuffer = undefined;
+  }
+}

@@ -1,0 +1,113 @@
+// The sidecar: an LSP server (vscode-languageserver) with Phi Local's own phi/* methods (protocol.ts), spoken over
+// the IPC channel of the process that spawned it (or stdio). It holds the engine; the model itself runs in the
+// engine's worker thread, so this thread always answers status and cancel at once. No network port is opened.
+import {
+  createConnection, IPCMessageReader, IPCMessageWriter, ProposedFeatures, ResponseError, type CancellationToken,
+  type Connection,
+} from 'vscode-languageserver/node';
+import { Engine } from './engine/engine';
+import { EngineError } from './engine/errors';
+import {
+  ChatDeltaNotification, ChatRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
+  StatusRequest, type PhiErrorData, type SidecarStatus,
+} from './protocol';
+
+function toResponseError(e: unknown): ResponseError<PhiErrorData> {
+  const error = e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e));
+  return new ResponseError(PhiErrorCodes.engine, error.message, error.toJSON());
+}
+
+/** Wires the phi/* methods of `connection` to an engine. Exported for tests that bring their own connection. */
+export function serve(connection: Connection, engine = new Engine()): void {
+  const status: Omit<SidecarStatus, 'pid' | 'rssBytes'> = { state: 'no-model', queued: 0 };
+  const snapshot = (): SidecarStatus => ({ ...status, pid: process.pid, rssBytes: process.memoryUsage().rss });
+  const publish = () => void connection.sendNotification(StatusNotification, snapshot());
+  let lastPublished = 0;
+
+  connection.onInitialize(() => ({
+    capabilities: {},
+    serverInfo: { name: 'phi-local-sidecar', version: '0.1.0' },
+  }));
+
+  connection.onRequest(StatusRequest, () => snapshot());
+
+  connection.onRequest(LoadModelRequest, async (params) => {
+    const workDone = connection.window.attachWorkDoneProgress(params.workDoneToken);
+    Object.assign(status, { state: 'loading', loading: params.dir, model: undefined, error: undefined });
+    publish();
+    workDone.begin('Loading the model', undefined, params.dir, false);
+    try {
+      const info = await engine.load(params.dir, {
+        executionProvider: params.executionProvider, threads: params.threads, contextLength: params.contextLength,
+        onProgress: (message) => workDone.report(message),
+      });
+      Object.assign(status, { state: 'ready', model: info, loading: undefined });
+      connection.console.info(`Loaded ${info.dir} on ${info.executionProvider} (${info.backend}) in ${Math.round(info.loadMs)} ms.`);
+      for (const f of info.fallbacks) connection.console.warn(`${f.provider} not used: ${f.reason}`);
+      return info;
+    } catch (e) {
+      const error = toResponseError(e);
+      Object.assign(status, { state: 'error', loading: undefined, error: error.data });
+      connection.console.error(`Loading ${params.dir} failed: ${error.message}`);
+      throw error;
+    } finally {
+      workDone.done();
+      publish();
+    }
+  });
+
+  connection.onRequest(ChatRequest, async (params, token: CancellationToken) => {
+    const abort = new AbortController();
+    const subscription = token.onCancellationRequested(() => abort.abort());
+    status.queued++;
+    publish();
+    let started = 0;
+    try {
+      return await engine.generate(
+        { messages: params.messages, tools: params.tools, sampling: params.sampling, maxNewTokens: params.maxNewTokens },
+        {
+          signal: abort.signal,
+          onText: (text, tokens) => {
+            if (!started) {
+              started = performance.now();
+              status.queued--;
+            }
+            void connection.sendNotification(ChatDeltaNotification, { turnId: params.turnId, text });
+            const now = performance.now();
+            status.generating = { tokens, tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (now - started) : 0 };
+            if (now - lastPublished > 500) {
+              lastPublished = now;
+              publish();
+            }
+          },
+        },
+      );
+    } catch (e) {
+      throw toResponseError(e);
+    } finally {
+      subscription.dispose();
+      if (!started) status.queued--;
+      status.generating = undefined;
+      publish();
+    }
+  });
+
+  connection.onRequest(RenderPromptRequest, async (params) => {
+    try {
+      return await engine.renderPrompt(params.messages, params.tools);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  });
+
+  connection.onShutdown(() => engine.dispose());
+  connection.listen();
+}
+
+if (require.main === module) {
+  // Over IPC when forked by the extension (vscode-languageclient's TransportKind.ipc), else over stdio.
+  const connection = process.send
+    ? createConnection(ProposedFeatures.all, new IPCMessageReader(process), new IPCMessageWriter(process))
+    : createConnection(ProposedFeatures.all, process.stdin, process.stdout);
+  serve(connection);
+}

@@ -1,0 +1,86 @@
+// The sidecar's JSON-RPC protocol: every custom method, with its parameter and result types, declared once and
+// imported by both sides (the extension and the sidecar). Standard LSP methods ($/cancelRequest,
+// window/workDoneProgress, later textDocument/inlineCompletion) come from the LSP itself.
+// This module has no runtime dependency but vscode-languageserver-protocol: no vscode, no onnxruntime.
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { EngineErrorCode } from './engine/errors';
+import type { ExecutionProviderChoice } from './engine/executionProvider';
+import type { GenerateResult } from './engine/generate';
+import type { SamplingOptions } from './engine/sampling';
+import type { ChatMessage, ToolDefinition } from './engine/template';
+import type { ModelInfo } from './engine/workerProtocol';
+
+export type { EngineErrorCode, ExecutionProviderChoice, GenerateResult, ModelInfo, SamplingOptions, ChatMessage, ToolDefinition };
+
+/** Plain data of an engine error, as it travels in a ResponseError's `data`. */
+export interface PhiErrorData {
+  code: EngineErrorCode;
+  message: string;
+  /** The model folder file the error is about. */
+  file?: string;
+}
+
+export type ModelState = 'no-model' | 'loading' | 'ready' | 'error';
+
+export interface SidecarStatus {
+  state: ModelState;
+  /** The loaded model, when state is 'ready'. */
+  model?: ModelInfo;
+  /** The folder being loaded, when state is 'loading'. */
+  loading?: string;
+  /** Why the last load failed, when state is 'error'. */
+  error?: PhiErrorData;
+  /** Set while a turn is being generated: its speed so far. */
+  generating?: { tokens: number; tokensPerSecond: number };
+  /** Turns waiting behind the current one. */
+  queued: number;
+  pid: number;
+  rssBytes: number;
+}
+
+export interface LoadModelParams {
+  dir: string;
+  executionProvider?: ExecutionProviderChoice;
+  threads?: number;
+  contextLength?: number;
+  /** Set by the client for window/workDoneProgress reports of the load stages. */
+  workDoneToken?: string | number;
+}
+
+export interface ChatParams {
+  /** Chosen by the client; deltas of this turn carry it. */
+  turnId: string;
+  /** Which conversation the turn belongs to (for the client's bookkeeping and the logs). */
+  conversationId?: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  sampling?: SamplingOptions;
+  maxNewTokens?: number;
+}
+
+export interface ChatDelta {
+  turnId: string;
+  text: string;
+}
+
+export interface RenderPromptParams {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+}
+
+export const StatusRequest = new RequestType0<SidecarStatus, PhiErrorData>('phi/status');
+/** Progress of the load stages goes to the client's workDoneToken (window/workDoneProgress). */
+export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, PhiErrorData>('phi/loadModel');
+/** One assistant turn; cancel it with $/cancelRequest: the answer so far comes back with finishReason 'cancelled'. */
+export const ChatRequest = new RequestType<ChatParams, GenerateResult, PhiErrorData>('phi/chat');
+export const RenderPromptRequest = new RequestType<RenderPromptParams, { text: string; ids: number[] }, PhiErrorData>('phi/renderPrompt');
+/** Text of a turn as it is generated, whole UTF-8 characters only. */
+export const ChatDeltaNotification = new NotificationType<ChatDelta>('phi/chatDelta');
+/** Sent whenever the status changes (load stages, generation speed about twice a second). */
+export const StatusNotification = new NotificationType<SidecarStatus>('phi/statusChanged');
+
+/** JSON-RPC error codes the sidecar answers with; `data` carries the PhiErrorData. */
+export const PhiErrorCodes = {
+  /** The engine refused the request (see data.code). */
+  engine: -32001,
+} as const;
