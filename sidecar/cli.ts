@@ -104,7 +104,7 @@ async function chat(): Promise<void> {
 }
 
 async function interactive(base: ChatMessage[], turn: (m: ChatMessage[], s?: AbortSignal) => Promise<GenerateResult>): Promise<void> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY, prompt: '> ' });
   let messages = [...base];
   let current: AbortController | undefined;
   rl.on('SIGINT', () => {
@@ -112,29 +112,27 @@ async function interactive(base: ChatMessage[], turn: (m: ChatMessage[], s?: Abo
     else rl.close();
   });
   process.stderr.write('Chat with the model. /new starts over, /exit quits, Ctrl+C stops an answer.\n');
-  const ask = () => new Promise<string | undefined>((resolve) => {
-    rl.question('> ', resolve);
-    rl.once('close', () => resolve(undefined));
-  });
-  for (;;) {
-    const line = await ask();
-    if (line === undefined || line.trim() === '/exit') break;
-    if (line.trim() === '/new') {
+  rl.prompt();
+  // Lines typed (or piped) while an answer is being written wait their turn.
+  for await (const line of rl) {
+    const text = line.trim();
+    if (text === '/exit') break;
+    if (text === '/new') {
       messages = [...base];
-      continue;
+    } else if (text) {
+      messages.push({ role: 'user', content: line });
+      current = new AbortController();
+      try {
+        const result = await turn(messages, current.signal);
+        messages.push({ role: 'assistant', content: result.text });
+      } catch (e) {
+        messages.pop(); // the question stays answerable: nothing half-done enters the history
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+      } finally {
+        current = undefined;
+      }
     }
-    if (!line.trim()) continue;
-    messages.push({ role: 'user', content: line });
-    current = new AbortController();
-    try {
-      const result = await turn(messages, current.signal);
-      messages.push({ role: 'assistant', content: result.text });
-    } catch (e) {
-      messages.pop(); // the question stays answerable: nothing half-done enters the history
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-    } finally {
-      current = undefined;
-    }
+    rl.prompt();
   }
   rl.close();
 }
