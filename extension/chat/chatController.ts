@@ -1,0 +1,328 @@
+// The chat's behaviour: which conversation is open, running turns against the sidecar (streaming the answer into
+// the store and the webview), stopping them, retrying failed ones, and the banner that says what the model is
+// doing. The webview plumbing is in chatViewProvider.ts; the data in conversationStore.ts.
+import * as vscode from 'vscode';
+import type { GenerateResult } from '../../sidecar/protocol';
+import { readTurnSettings } from '../config';
+import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
+import { PhiError, type SidecarClient } from '../sidecarClient';
+import type { CodeBlockActions } from './codeBlockActions';
+import { chipLabel, chipTitle } from './contextChips';
+import { toModelMessages, type StoredMessage, type TurnStats } from './conversation';
+import type { ConversationStore, TurnEnd } from './conversationStore';
+import type { EditorContext } from './editorContext';
+import { parseFromWebview, type Banner, type BannerAction, type FromWebview, type MessageView, type ToWebview } from './webviewProtocol';
+
+const CURRENT_KEY = 'phiLocal.currentConversation';
+
+export function toMessageView(m: StoredMessage): MessageView {
+  if (m.role === 'user') {
+    return { id: m.id, role: 'user', content: m.content, chips: m.context.map((c) => ({ id: c.id, kind: c.kind, label: chipLabel(c), title: chipTitle(c) })) };
+  }
+  return { id: m.id, role: 'assistant', content: m.content, state: m.state, error: m.error, stats: m.stats };
+}
+
+export function toStats(r: GenerateResult): TurnStats {
+  return {
+    promptTokens: r.usage.promptTokens,
+    reusedTokens: r.usage.reusedTokens,
+    completionTokens: r.usage.completionTokens,
+    tokensPerSecond: r.timings.decodeTokensPerSecond,
+    timeToFirstTokenMs: r.timings.timeToFirstTokenMs,
+    totalMs: r.timings.totalMs,
+    finishReason: r.finishReason,
+  };
+}
+
+/** What the user reads in place of a failed answer. */
+function turnErrorText(e: unknown): string {
+  if (e instanceof PhiError) {
+    switch (e.code) {
+      case 'no-model': return `${NO_MODEL_MESSAGE} Select the folder, then Retry.`;
+      case 'prompt-too-long': return `${e.message} Start a new chat, or remove the attached context, to go on.`;
+      case 'model-folder': case 'model-load': return `The model could not be loaded: ${describeError(e)}`;
+      default: return describeError(e);
+    }
+  }
+  return describeError(e);
+}
+
+interface RunningTurn {
+  conversationId: string;
+  cts: vscode.CancellationTokenSource;
+}
+
+export class ChatController implements vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private conversationId: string | undefined;
+  /** Turns being answered, by answer id. */
+  private readonly running = new Map<string, RunningTurn>();
+  private focusOnReady = false;
+  /** The sidecar died in this session: once the model is back, the banner says it recovered. */
+  private recovered = false;
+  private bannerDismissed = false;
+  private lastBanner = '';
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly viewSubscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly store: ConversationStore,
+    private readonly sidecar: SidecarClient,
+    private readonly models: ModelManager,
+    private readonly editors: EditorContext,
+    private readonly actions: CodeBlockActions,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly workspaceState: vscode.Memento,
+    private readonly demo: boolean,
+  ) {
+    const saved = workspaceState.get<string | null>(CURRENT_KEY);
+    this.conversationId = saved === null ? undefined : saved && store.get(saved) ? saved : store.mostRecent()?.id;
+    const storeChanged = store.onDidChange(() => {
+      // A deleted conversation: its turns stop, and the chat shows a new one if it was open.
+      for (const t of this.running.values()) if (!store.get(t.conversationId)) t.cts.cancel();
+      if (this.conversationId && !store.get(this.conversationId)) this.newChat();
+    });
+    this.subscriptions.push(
+      { dispose: () => storeChanged.dispose() },
+      editors.onDidChange(() => this.post({ type: 'chips', chips: editors.chips() })),
+      sidecar.onDidChange(() => this.postBanner()),
+      sidecar.onDidCrash(() => {
+        this.recovered = true;
+        this.bannerDismissed = false;
+      }),
+      models.onDidChange(() => this.postBanner()),
+    );
+  }
+
+  // ---- the webview ----
+
+  attach(view: vscode.WebviewView): void {
+    for (const d of this.viewSubscriptions.splice(0)) d.dispose();
+    this.view = view;
+    this.viewSubscriptions.push(
+      view.onDidDispose(() => {
+        if (this.view !== view) return;
+        this.view = undefined;
+        for (const d of this.viewSubscriptions.splice(0)) d.dispose();
+        void vscode.commands.executeCommand('setContext', 'phiLocal.chatFocused', false);
+      }),
+      view.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseFromWebview(raw);
+        if (message) void this.handle(message).catch((e: Error) => this.log.error(`Chat: ${e.message}`));
+        else this.log.warn('Chat: ignored a malformed message from the webview.');
+      }),
+    );
+  }
+
+  private post(message: ToWebview): void {
+    void this.view?.webview.postMessage(message);
+  }
+
+  private busy(conversationId = this.conversationId): boolean {
+    return [...this.running.values()].some((t) => t.conversationId === conversationId);
+  }
+
+  private postConversation(): void {
+    const c = this.conversationId ? this.store.get(this.conversationId) : undefined;
+    this.post({ type: 'conversation', id: c?.id, title: c?.title ?? 'New chat', messages: (c?.messages ?? []).map(toMessageView), busy: this.busy() });
+  }
+
+  private banner(): Banner | undefined {
+    const state = this.sidecar.state;
+    if (state === 'restarting') {
+      return { kind: 'warning', text: 'The sidecar (the process that runs the model) stopped unexpectedly. Restarting it…', actions: ['showLogs'] };
+    }
+    if (state === 'failed') {
+      return { kind: 'error', text: 'The sidecar is not running, so Phi cannot answer.', actions: ['restartSidecar', 'showLogs'] };
+    }
+    const phase = this.models.phase;
+    if (phase.kind === 'loading') return { kind: 'info', text: `Loading the model${phase.message ? `: ${phase.message}` : '…'}` };
+    if (phase.kind === 'failed') {
+      return { kind: 'error', text: `The model could not be loaded: ${describeError(phase.error)}`, actions: ['selectModelFolder', 'showLogs'] };
+    }
+    if (phase.kind !== 'ready' && !this.models.configured) return { kind: 'warning', text: NO_MODEL_MESSAGE, actions: ['selectModelFolder'] };
+    if (phase.kind === 'ready' && this.recovered && !this.bannerDismissed) {
+      return { kind: 'info', text: 'The sidecar stopped and was restarted; the model is loaded again.', actions: ['showLogs'], dismissible: true };
+    }
+    return undefined;
+  }
+
+  private postBanner(force = false): void {
+    const banner = this.banner();
+    const key = JSON.stringify(banner ?? null);
+    if (!force && key === this.lastBanner) return;
+    this.lastBanner = key;
+    this.post({ type: 'banner', banner, demo: this.demo });
+  }
+
+  private setCurrent(id: string | undefined): void {
+    this.conversationId = id;
+    void this.workspaceState.update(CURRENT_KEY, id ?? null);
+  }
+
+  private setGenerating(): void {
+    void vscode.commands.executeCommand('setContext', 'phiLocal.generating', this.running.size > 0);
+  }
+
+  get generating(): boolean {
+    return this.running.size > 0;
+  }
+
+  // ---- commands ----
+
+  newChat(): void {
+    this.setCurrent(undefined);
+    this.postConversation();
+    this.post({ type: 'focusPrompt' });
+  }
+
+  openConversation(id: string): void {
+    if (!this.store.get(id)) return;
+    this.setCurrent(id);
+    this.postConversation();
+  }
+
+  /** Stops the turns of the open conversation (or, when it has none, every turn). */
+  stop(): void {
+    const mine = [...this.running.values()].filter((t) => t.conversationId === this.conversationId);
+    for (const t of mine.length ? mine : [...this.running.values()]) t.cts.cancel();
+  }
+
+  /** Focus the prompt once the webview is there. */
+  focusPrompt(): void {
+    if (this.view) this.post({ type: 'focusPrompt' });
+    else this.focusOnReady = true;
+  }
+
+  // ---- webview messages ----
+
+  private async handle(message: FromWebview): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.postConversation();
+        this.post({ type: 'chips', chips: this.editors.chips() });
+        this.postBanner(true);
+        if (this.focusOnReady) {
+          this.focusOnReady = false;
+          this.post({ type: 'focusPrompt' });
+        }
+        // The chat is open: warm the model up now, so it is (nearly) ready by the time the question is typed.
+        if (this.models.configured && this.models.phase.kind === 'idle') this.models.ensureLoaded({ notifyFailure: true }).catch(() => undefined);
+        return;
+      case 'send':
+        return this.send(message.text);
+      case 'stop':
+        return this.stop();
+      case 'newChat':
+        return this.newChat();
+      case 'retry':
+        return this.retry(message.messageId);
+      case 'removeChip':
+        return this.editors.remove(message.id);
+      case 'copy':
+        return this.actions.copy(message.code);
+      case 'insert':
+        return this.actions.insert(message.code, message.language);
+      case 'apply':
+        return this.actions.apply(message.code);
+      case 'action':
+        return this.runAction(message.action);
+      case 'dismissBanner':
+        this.bannerDismissed = true;
+        return this.postBanner();
+      case 'focusChanged':
+        await vscode.commands.executeCommand('setContext', 'phiLocal.chatFocused', message.focused);
+        return;
+    }
+  }
+
+  private async runAction(action: BannerAction): Promise<void> {
+    const commands: Record<BannerAction, [string, ...unknown[]]> = {
+      selectModelFolder: ['phiLocal.selectModelFolder'],
+      showLogs: ['phiLocal.showLogs'],
+      restartSidecar: ['phiLocal.restartSidecar'],
+      openSettings: ['workbench.action.openSettings', 'phiLocal'],
+    };
+    await vscode.commands.executeCommand(...commands[action]);
+  }
+
+  private async send(text: string): Promise<void> {
+    if (!text.trim() || this.busy()) return;
+    const context = this.editors.take();
+    const { conversation, user, assistant } = this.store.startTurn(this.conversationId, text, context);
+    if (this.conversationId !== conversation.id) this.setCurrent(conversation.id);
+    this.post({ type: 'turnStarted', user: toMessageView(user), assistant: toMessageView(assistant) });
+    await this.runTurn(conversation.id, assistant.id, conversation.messages.length - 1);
+  }
+
+  private async retry(messageId: string): Promise<void> {
+    const conversationId = this.conversationId;
+    if (!conversationId || this.busy()) return;
+    const m = this.store.get(conversationId)?.messages.find((x) => x.id === messageId);
+    if (!m || m.role !== 'assistant' || m.state === 'streaming') return;
+    const { assistant, index } = this.store.restartAnswer(conversationId, messageId);
+    this.post({ type: 'turnStarted', assistant: toMessageView(assistant) });
+    await this.runTurn(conversationId, messageId, index);
+  }
+
+  /** Answers message `messageId` (at `index` in its conversation) from the history before it. */
+  private async runTurn(conversationId: string, messageId: string, index: number): Promise<void> {
+    const cts = new vscode.CancellationTokenSource();
+    this.running.set(messageId, { conversationId, cts });
+    this.setGenerating();
+    let end: TurnEnd;
+    try {
+      await this.modelReady(cts.token);
+      const conversation = this.store.get(conversationId);
+      if (!conversation) throw new PhiError('cancelled', 'The conversation was deleted.');
+      const settings = readTurnSettings();
+      const result = await this.sidecar.chat(
+        { turnId: messageId, conversationId, messages: toModelMessages(conversation.messages, index), maxNewTokens: settings.maxNewTokens, sampling: settings.sampling },
+        (text) => {
+          if (!this.store.get(conversationId)) return;
+          this.store.appendText(conversationId, messageId, text);
+          if (this.conversationId === conversationId) this.post({ type: 'delta', messageId, text });
+        },
+        cts.token,
+      );
+      end = { state: result.finishReason === 'cancelled' ? 'cancelled' : 'done', content: result.text, stats: toStats(result) };
+      if (this.recovered && !this.bannerDismissed && end.state === 'done') {
+        this.bannerDismissed = true;
+        this.postBanner();
+      }
+    } catch (e) {
+      if (e instanceof PhiError && e.code === 'cancelled') end = { state: 'cancelled' };
+      else {
+        end = { state: 'error', error: turnErrorText(e) };
+        this.log.warn(`Chat turn failed: ${describeError(e)}`);
+      }
+    } finally {
+      this.running.delete(messageId);
+      cts.dispose();
+      this.setGenerating();
+    }
+    if (!this.store.get(conversationId)) return;
+    const message = this.store.finishTurn(conversationId, messageId, end);
+    if (this.conversationId === conversationId) this.post({ type: 'turnEnded', message: toMessageView(message) });
+  }
+
+  /** Waits for the model (loading it the first time); Stop while waiting ends the turn as cancelled. */
+  private modelReady(token: vscode.CancellationToken): Promise<unknown> {
+    if (token.isCancellationRequested) return Promise.reject(new PhiError('cancelled', 'Cancelled.'));
+    return new Promise((resolve, reject) => {
+      const sub = token.onCancellationRequested(() => {
+        sub.dispose();
+        reject(new PhiError('cancelled', 'Cancelled.'));
+      });
+      this.models.ensureLoaded().then(
+        (info) => { sub.dispose(); resolve(info); },
+        (e: unknown) => { sub.dispose(); reject(e); },
+      );
+    });
+  }
+
+  dispose(): void {
+    for (const t of this.running.values()) t.cts.cancel();
+    for (const d of [...this.subscriptions.splice(0), ...this.viewSubscriptions.splice(0)]) d.dispose();
+  }
+}

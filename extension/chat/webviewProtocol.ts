@@ -1,0 +1,99 @@
+// Messages between the chat webview (media/chat.ts) and the extension (chatViewProvider.ts), declared once and
+// imported by both. No vscode import: this module is bundled into the webview too.
+import type { MessageState, TurnStats } from './conversation';
+
+/** A context chip as the webview shows it (the text itself stays in the extension). */
+export interface ChipView {
+  id: string;
+  label: string;
+  /** Tooltip. */
+  title: string;
+  kind: 'selection' | 'file';
+}
+
+export interface MessageView {
+  id: string;
+  role: 'user' | 'assistant';
+  /** Markdown of an answer; plain text of a user message. */
+  content: string;
+  /** Assistant messages only. */
+  state?: MessageState;
+  error?: string;
+  stats?: TurnStats;
+  /** User messages only: the context that went with it. */
+  chips?: ChipView[];
+}
+
+/** A line above the prompt about the model and the sidecar, with the actions that help. */
+export interface Banner {
+  kind: 'info' | 'warning' | 'error';
+  text: string;
+  actions?: BannerAction[];
+  /** Shows a close button. */
+  dismissible?: boolean;
+}
+
+export type BannerAction = 'selectModelFolder' | 'showLogs' | 'restartSidecar' | 'openSettings';
+
+export type ToWebview =
+  /** The whole conversation (on open, New chat, a history pick, or after the webview was recreated). */
+  | { type: 'conversation'; id: string | undefined; title: string; messages: MessageView[]; busy: boolean }
+  /** A turn began: the user's message (absent on Retry) and the answer that will stream. */
+  | { type: 'turnStarted'; user?: MessageView; assistant: MessageView }
+  | { type: 'delta'; messageId: string; text: string }
+  /** The answer ended (done, stopped or failed); replaces the streamed text. */
+  | { type: 'turnEnded'; message: MessageView }
+  /** The context that will go with the next message. */
+  | { type: 'chips'; chips: ChipView[] }
+  /** State of the model as far as the chat cares; undefined banner hides it. */
+  | { type: 'banner'; banner: Banner | undefined; demo: boolean }
+  | { type: 'focusPrompt' };
+
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'send'; text: string }
+  | { type: 'stop' }
+  | { type: 'newChat' }
+  | { type: 'retry'; messageId: string }
+  | { type: 'removeChip'; id: string }
+  | { type: 'copy'; code: string }
+  | { type: 'insert'; code: string; language?: string }
+  | { type: 'apply'; code: string; language?: string }
+  | { type: 'action'; action: BannerAction }
+  | { type: 'dismissBanner' }
+  | { type: 'focusChanged'; focused: boolean };
+
+const ACTIONS: readonly BannerAction[] = ['selectModelFolder', 'showLogs', 'restartSidecar', 'openSettings'];
+const MAX_TEXT = 1_000_000;
+
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_TEXT;
+const isOptionalText = (v: unknown): v is string | undefined => v === undefined || isText(v);
+
+/**
+ * The webview's message if it is one of FromWebview, else undefined. The webview renders model output, so the
+ * extension treats what it sends as untrusted input and checks its shape before acting on it.
+ */
+export function parseFromWebview(value: unknown): FromWebview | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready': case 'stop': case 'newChat': case 'dismissBanner':
+      return { type: m.type };
+    case 'send':
+      return isText(m.text) ? { type: 'send', text: m.text } : undefined;
+    case 'retry':
+      return isText(m.messageId) ? { type: 'retry', messageId: m.messageId } : undefined;
+    case 'removeChip':
+      return isText(m.id) ? { type: 'removeChip', id: m.id } : undefined;
+    case 'copy':
+      return isText(m.code) ? { type: 'copy', code: m.code } : undefined;
+    case 'insert': case 'apply':
+      return isText(m.code) && isOptionalText(m.language) ? { type: m.type, code: m.code, language: m.language } : undefined;
+    case 'action':
+      return ACTIONS.includes(m.action as BannerAction) ? { type: 'action', action: m.action as BannerAction } : undefined;
+    case 'focusChanged':
+      return typeof m.focused === 'boolean' ? { type: 'focusChanged', focused: m.focused } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,58 @@
+// The `phiLocal.*` settings, read fresh whenever they are needed so that changes apply without a reload.
+import * as vscode from 'vscode';
+import type { ExecutionProviderChoice, SamplingOptions } from '../sidecar/protocol';
+import { resolveModelLocation, type ModelLocation } from './model/modelPath';
+
+export const SECTION = 'phiLocal';
+
+/** The settings that decide what is loaded: a change to any of them reloads the model. */
+export const LOAD_SETTINGS = ['modelPath', 'executionProvider', 'contextLength', 'threads'] as const;
+
+export interface LoadSettings {
+  location: ModelLocation | undefined;
+  executionProvider: ExecutionProviderChoice;
+  /** Undefined: the engine's default. */
+  contextLength: number | undefined;
+  threads: number | undefined;
+}
+
+export interface TurnSettings {
+  maxNewTokens: number;
+  sampling: SamplingOptions;
+}
+
+const PROVIDERS: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml'];
+
+function positive(value: number | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
+}
+
+export function readLoadSettings(): LoadSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const provider = c.get<string>('executionProvider', 'auto');
+  return {
+    location: resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath),
+    executionProvider: PROVIDERS.includes(provider as ExecutionProviderChoice) ? (provider as ExecutionProviderChoice) : 'auto',
+    contextLength: positive(c.get<number>('contextLength')),
+    threads: positive(c.get<number>('threads')),
+  };
+}
+
+export function readTurnSettings(): TurnSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const temperature = c.get<number>('temperature', 0);
+  const topP = c.get<number>('topP', 1);
+  return {
+    maxNewTokens: positive(c.get<number>('maxNewTokens')) ?? 1024,
+    sampling: {
+      temperature: Number.isFinite(temperature) && temperature >= 0 ? temperature : 0,
+      topP: Number.isFinite(topP) && topP > 0 && topP <= 1 ? topP : 1,
+    },
+  };
+}
+
+/** Same load settings: nothing to reload. */
+export function sameLoad(a: LoadSettings, b: LoadSettings): boolean {
+  return a.location?.dir === b.location?.dir && a.executionProvider === b.executionProvider &&
+    a.contextLength === b.contextLength && a.threads === b.threads;
+}

@@ -1,0 +1,83 @@
+// The composition root: activate() builds the parts and wires them to VS Code; each part lives in its own file.
+// Activation is cheap (onView / onCommand only, no onStartupFinished): the sidecar process starts the first time
+// something needs it, and the model loads when the chat opens or a turn needs it.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ChatController } from './chat/chatController';
+import { CHAT_VIEW_ID, ChatViewProvider } from './chat/chatViewProvider';
+import { CodeBlockActions } from './chat/codeBlockActions';
+import { ConversationStore, FileConversationPersistence } from './chat/conversationStore';
+import { EditorContext } from './chat/editorContext';
+import { deleteConversation, HISTORY_VIEW_ID, HistoryProvider } from './chat/historyView';
+import type { ConversationSummary } from './chat/conversationStore';
+import { ModelManager } from './model/modelManager';
+import { isDemo } from './model/modelPath';
+import { SidecarClient } from './sidecarClient';
+import { showMenu, StatusBar } from './status';
+
+let running: { sidecar: SidecarClient; store: ConversationStore } | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('Phi Local', { log: true });
+  context.subscriptions.push(log);
+  const demo = isDemo();
+
+  const sidecar = new SidecarClient(context.asAbsolutePath(path.join('dist', 'sidecar.js')), log);
+  const models = new ModelManager(sidecar, log);
+  const store = await ConversationStore.open(
+    new FileConversationPersistence(path.join(context.globalStorageUri.fsPath, 'conversations'), (m) => log.warn(m)),
+    { onError: (m) => log.error(m) },
+  );
+  running = { sidecar, store };
+  const editors = new EditorContext();
+  const actions = new CodeBlockActions(editors, log);
+  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo);
+  const chatView = new ChatViewProvider(context.extensionUri, controller);
+  const history = new HistoryProvider(store);
+  context.subscriptions.push(
+    sidecar, models, editors, actions, controller, history,
+    { dispose: () => void store.flush() },
+    new StatusBar(sidecar, models, demo),
+    vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView),
+    vscode.window.createTreeView(HISTORY_VIEW_ID, { treeDataProvider: history, showCollapseAll: false }),
+  );
+
+  const openChat = () => chatView.reveal();
+  const commands: Record<string, (...args: never[]) => unknown> = {
+    'phiLocal.openChat': openChat,
+    'phiLocal.newChat': async () => {
+      await openChat();
+      controller.newChat();
+    },
+    'phiLocal.selectModelFolder': () => models.selectModelFolder(),
+    'phiLocal.restartSidecar': () => vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Restarting the Phi sidecar' },
+      () => sidecar.restart().catch((e: Error) => {
+        void vscode.window.showErrorMessage(`Phi Local: the sidecar did not start: ${e.message}`, 'Show Logs').then((c) => { if (c) log.show(true); });
+      }),
+    ),
+    'phiLocal.showLogs': () => log.show(true),
+    'phiLocal.stop': () => controller.stop(),
+    'phiLocal.showMenu': () => showMenu(controller.generating),
+    'phiLocal.openConversation': async (id: string) => {
+      if (typeof id !== 'string') return;
+      await openChat();
+      controller.openConversation(id);
+    },
+    'phiLocal.deleteConversation': (item: ConversationSummary | string) => {
+      const id = typeof item === 'string' ? item : item?.id;
+      if (typeof id === 'string') return deleteConversation(store, id);
+    },
+  };
+  for (const [id, run] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, run));
+
+  void vscode.commands.executeCommand('setContext', 'phiLocal.generating', false);
+  log.info(`Phi Local activated${demo ? ' (demo model)' : ''}. The sidecar starts when the chat first needs it.`);
+}
+
+export async function deactivate(): Promise<void> {
+  const r = running;
+  running = undefined;
+  if (!r) return;
+  await Promise.all([r.store.flush(), r.sidecar.stop()]);
+}

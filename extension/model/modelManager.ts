@@ -1,0 +1,230 @@
+// Which model is loaded, and loading it: lazily the first time the chat needs it, again after a sidecar restart
+// or a change of the load settings, and on demand through "Select Model Folder" (a folder picker, a progress
+// notification, and on failure the sidecar's message, which names the file and what is wrong, with
+// "Pick Another Folder" and "Show Logs").
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelInfo } from '../../sidecar/protocol';
+import { LOAD_SETTINGS, readLoadSettings, sameLoad, SECTION, type LoadSettings } from '../config';
+import { PhiError, type SidecarClient } from '../sidecarClient';
+
+export type ModelPhase =
+  | { kind: 'idle' }
+  | { kind: 'loading'; dir: string; message?: string }
+  | { kind: 'ready'; info: ModelInfo }
+  | { kind: 'failed'; dir: string; error: PhiError };
+
+export const NO_MODEL_MESSAGE =
+  'No model folder is selected. Phi Local needs the ONNX export of microsoft/Phi-4-mini-instruct ' +
+  '(the cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4 folder, or gpu/gpu-int4-rtn-block-32).';
+
+/** The error's message, with the file it is about when the message does not already name it. */
+export function describeError(e: unknown): string {
+  if (e instanceof PhiError) {
+    const base = path.basename(e.file ?? '');
+    return e.file && !e.message.includes(base) ? `${e.message} (${e.file})` : e.message;
+  }
+  return (e as Error)?.message ?? String(e);
+}
+
+export class ModelManager implements vscode.Disposable {
+  private phaseValue: ModelPhase = { kind: 'idle' };
+  private loading: { settings: LoadSettings; promise: Promise<ModelInfo> } | undefined;
+  private loaded: { settings: LoadSettings; info: ModelInfo } | undefined;
+  /** A model was asked for in this session: sidecar restarts and setting changes load it again. */
+  private wanted = false;
+  /** A folder picked with Select Model Folder, used until `phiLocal.modelPath` says so too (its save is async). */
+  private picked: string | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changeEmitter.event;
+
+  constructor(
+    private readonly sidecar: SidecarClient,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.subscriptions.push(
+      this.changeEmitter,
+      sidecar.onDidCrash(() => {
+        this.loaded = undefined;
+        this.loading = undefined;
+        this.setPhase({ kind: 'idle' });
+      }),
+      sidecar.onDidStart(({ afterRestart }) => {
+        if (!afterRestart) return;
+        this.loaded = undefined;
+        this.loading = undefined;
+        this.setPhase({ kind: 'idle' });
+        if (this.wanted && this.settings().location) {
+          this.log.info('Reloading the model in the restarted sidecar.');
+          this.ensureLoaded({ notifyFailure: true }).catch(() => undefined);
+        }
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!LOAD_SETTINGS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) return;
+        if (e.affectsConfiguration(`${SECTION}.modelPath`)) this.picked = undefined;
+        if (!this.wanted) return;
+        const settings = this.settings();
+        if (!settings.location) return;
+        if (this.loaded && sameLoad(this.loaded.settings, settings)) return;
+        if (this.loading && sameLoad(this.loading.settings, settings)) return;
+        this.log.info('The model settings changed: reloading the model.');
+        this.ensureLoaded({ notifyFailure: true }).catch(() => undefined);
+      }),
+    );
+  }
+
+  get phase(): ModelPhase {
+    return this.phaseValue;
+  }
+
+  /** Whether a model folder is configured (setting or PHI_LOCAL_MODEL). */
+  get configured(): boolean {
+    return this.settings().location !== undefined;
+  }
+
+  /** The load settings, with a just-picked folder taking the place of `modelPath` until its save shows. */
+  private settings(): LoadSettings {
+    const s = readLoadSettings();
+    return this.picked && s.location?.dir !== this.picked ? { ...s, location: { dir: this.picked, source: 'setting' } } : s;
+  }
+
+  private setPhase(phase: ModelPhase): void {
+    this.phaseValue = phase;
+    void vscode.commands.executeCommand('setContext', 'phiLocal.modelReady', phase.kind === 'ready');
+    this.changeEmitter.fire();
+  }
+
+  /** The model a turn needs: the configured one, loaded now unless it already is (or is being loaded). */
+  async ensureLoaded(options: { notifyFailure?: boolean } = {}): Promise<ModelInfo> {
+    const settings = this.settings();
+    if (!settings.location) throw new PhiError('no-model', NO_MODEL_MESSAGE);
+    this.wanted = true;
+    if (this.loaded && sameLoad(this.loaded.settings, settings) && this.sidecar.state === 'running') return this.loaded.info;
+    if (this.loading && sameLoad(this.loading.settings, settings)) return this.loading.promise;
+    return this.load(settings, options.notifyFailure ?? false);
+  }
+
+  private load(settings: LoadSettings, notifyFailure: boolean): Promise<ModelInfo> {
+    const dir = settings.location!.dir;
+    this.log.info(`Loading the model in ${dir} (provider ${settings.executionProvider}${settings.contextLength ? `, context ${settings.contextLength}` : ''}${settings.threads ? `, ${settings.threads} threads` : ''}).`);
+    const promise: Promise<ModelInfo> = this.sidecar.loadModel(
+      { dir, executionProvider: settings.executionProvider, contextLength: settings.contextLength, threads: settings.threads },
+      (message) => {
+        if (this.loading?.promise === promise) this.setPhase({ kind: 'loading', dir, message });
+      },
+    );
+    this.loading = { settings, promise };
+    this.setPhase({ kind: 'loading', dir });
+    promise.then(
+      (info) => {
+        if (this.loading?.promise !== promise) return;
+        this.loading = undefined;
+        this.loaded = { settings, info };
+        this.setPhase({ kind: 'ready', info });
+      },
+      (e: unknown) => {
+        if (this.loading?.promise !== promise) return;
+        this.loading = undefined;
+        this.loaded = undefined;
+        const error = e instanceof PhiError ? e : new PhiError('internal', describeError(e));
+        this.setPhase({ kind: 'failed', dir, error });
+        this.log.error(`Loading ${dir} failed: ${describeError(error)}`);
+        if (notifyFailure && error.code !== 'sidecar-stopped') void this.offerAnotherFolder(dir, error);
+      },
+    );
+    return promise;
+  }
+
+  /** Shows the loading progress as a notification; dismissing it hides it only (the load goes on). */
+  private showProgress(dir: string, promise: Promise<unknown>): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Phi: loading the model from ${path.basename(dir)}`, cancellable: true },
+      (progress, token) => new Promise<void>((resolve) => {
+        let last: string | undefined;
+        const sub = this.onDidChange(() => {
+          const p = this.phaseValue;
+          if (p.kind === 'loading' && p.message && p.message !== last) {
+            last = p.message;
+            progress.report({ message: p.message });
+          }
+        });
+        const done = () => {
+          sub.dispose();
+          resolve();
+        };
+        token.onCancellationRequested(done);
+        promise.then(done, done);
+      }),
+    );
+  }
+
+  private async offerAnotherFolder(dir: string, error: PhiError): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(`Phi Local could not load the model in ${dir}: ${describeError(error)}`, 'Pick Another Folder', 'Show Logs');
+    if (choice === 'Show Logs') this.log.show(true);
+    if (choice === 'Pick Another Folder') await this.selectModelFolder();
+  }
+
+  /** Loads the configured model now, with a progress notification (walkthrough, status menu, settings). */
+  async loadConfigured(): Promise<ModelInfo | undefined> {
+    const settings = this.settings();
+    if (!settings.location) return undefined;
+    const promise = this.ensureLoaded({ notifyFailure: true });
+    if (this.phaseValue.kind === 'loading') this.showProgress(settings.location.dir, promise);
+    return promise.catch(() => undefined);
+  }
+
+  /**
+   * "Select Model Folder": pick a folder, load it (progress notification), and on success save it as
+   * `phiLocal.modelPath`. A folder that fails gets the sidecar's message and the choice to pick another.
+   */
+  async selectModelFolder(): Promise<boolean> {
+    const current = this.settings().location?.dir;
+    let defaultUri = current ? vscode.Uri.file(current) : vscode.workspace.workspaceFolders?.[0]?.uri;
+    for (;;) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri,
+        openLabel: 'Use This Model Folder',
+        title: 'Select the Phi-4-mini-instruct ONNX model folder (the one with genai_config.json)',
+      });
+      if (!picked?.[0]) return false;
+      const dir = path.normalize(picked[0].fsPath);
+      const settings: LoadSettings = { ...this.settings(), location: { dir, source: 'setting' } };
+      this.wanted = true;
+      const promise = this.load(settings, false);
+      this.showProgress(dir, promise);
+      try {
+        const info = await promise;
+        this.picked = dir;
+        await this.saveModelPath(dir);
+        void vscode.window.showInformationMessage(`Phi Local: the model is ready (${info.executionProvider}).`, 'Open Chat').then((choice) => {
+          if (choice) void vscode.commands.executeCommand('phiLocal.openChat');
+        });
+        return true;
+      } catch (e) {
+        const choice = await vscode.window.showErrorMessage(`Phi Local could not use ${dir}: ${describeError(e)}`, 'Pick Another Folder', 'Show Logs');
+        if (choice === 'Show Logs') this.log.show(true);
+        if (choice !== 'Pick Another Folder') return false;
+        defaultUri = picked[0];
+      }
+    }
+  }
+
+  /** Saves the folder where it takes effect: the workspace when the workspace sets one, else the user settings. */
+  private async saveModelPath(dir: string): Promise<void> {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const inspected = config.inspect<string>('modelPath');
+    const target = inspected?.workspaceFolderValue ? vscode.ConfigurationTarget.WorkspaceFolder
+      : inspected?.workspaceValue ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+    try {
+      await config.update('modelPath', dir, target);
+    } catch (e) {
+      this.log.warn(`Could not save phiLocal.modelPath: ${(e as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,35 @@
+// Which model folder to use: the `phiLocal.modelPath` setting, else the PHI_LOCAL_MODEL environment variable
+// (what `npm start` and the end-to-end tests set). Pure: no vscode, so it is unit-tested.
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const MODEL_ENV_VAR = 'PHI_LOCAL_MODEL';
+
+export interface ModelLocation {
+  dir: string;
+  source: 'setting' | 'environment';
+}
+
+/**
+ * The folder to load, or undefined when neither the setting nor the environment names one. `~` is the home
+ * folder; a relative path is taken from the first workspace folder (or the home folder without one).
+ */
+export function resolveModelLocation(
+  setting: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+  workspaceFolder?: string,
+  home = os.homedir(),
+): ModelLocation | undefined {
+  const fromSetting = setting?.trim();
+  const raw = fromSetting || env[MODEL_ENV_VAR]?.trim();
+  if (!raw) return undefined;
+  let dir = raw === '~' ? home : raw.startsWith('~/') || raw.startsWith('~\\') ? path.join(home, raw.slice(2)) : raw;
+  if (!path.isAbsolute(dir)) dir = path.resolve(workspaceFolder ?? home, dir);
+  return { dir: path.normalize(dir), source: fromSetting ? 'setting' : 'environment' };
+}
+
+/** Whether the demo label is on (`npm start -- --demo` sets PHI_LOCAL_DEMO=1 for a generated, random-weight model). */
+export function isDemo(env: Record<string, string | undefined> = process.env): boolean {
+  const v = env.PHI_LOCAL_DEMO?.trim().toLowerCase();
+  return !!v && v !== '0' && v !== 'false';
+}

@@ -1,0 +1,177 @@
+// A real VS Code for end-to-end tests: code-server (VS Code 1.100.3 on Node 20) with our packaged .vsix
+// installed, driven by playwright-core in Debian's Chromium. Everything it writes lives in a throwaway folder.
+// See ../shared/reference/e2e-recipe.md for the facts this relies on.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+
+const repo = path.join(__dirname, '..', '..');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CODE_SERVER_DIR = path.join(repo, '.cache', 'code-server');
+const CODE_SERVER = path.join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
+export const RESULTS = path.join(repo, 'test-results', 'e2e');
+
+/** Installs code-server on first use (about a minute and a half, npm registry only). */
+export function ensureCodeServer(): string {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the editor tests need Debian's Chromium (apt-get install chromium ripgrep libkrb5-dev pkg-config, as .ci/run does).`);
+  }
+  const r = spawnSync('sh', [path.join(__dirname, 'installCodeServer.sh'), CODE_SERVER_DIR], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`installing code-server failed:\n${r.stdout}\n${r.stderr}`);
+  return CODE_SERVER;
+}
+
+/** The packaged extension (`npm run package` makes it). */
+export function vsixPath(): string {
+  const vsix = fs.readdirSync(repo).find((f) => f.endsWith('.vsix'));
+  if (!vsix) throw new Error('No .vsix in the repository root: run `npm run package` first (npm test does).');
+  return path.join(repo, vsix);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface WorkbenchOptions {
+  /** User settings.json entries on top of the quiet defaults. */
+  settings?: Record<string, unknown>;
+  /** Extra environment for code-server (and so the extension host and the sidecar). */
+  env?: Record<string, string>;
+  /** Files to create in the workspace. */
+  files?: Record<string, string>;
+}
+
+export class Workbench {
+  page!: Page;
+  private context!: BrowserContext;
+  private server!: ChildProcess;
+  private url!: string;
+  private shot = 0;
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-e2e-'));
+  readonly workspace = path.join(this.root, 'workspace');
+  readonly log = path.join(this.root, 'code-server.log');
+
+  constructor(private readonly name: string, private readonly options: WorkbenchOptions = {}) {}
+
+  async start(): Promise<void> {
+    const codeServer = ensureCodeServer();
+    const dir = (d: string) => { const p = path.join(this.root, d); fs.mkdirSync(p, { recursive: true }); return p; };
+    const userData = dir('user-data');
+    const extensions = dir('extensions');
+    dir('workspace');
+    for (const [file, text] of Object.entries({ 'README.md': '# scratch workspace\n', ...this.options.files })) {
+      fs.mkdirSync(path.dirname(path.join(this.workspace, file)), { recursive: true });
+      fs.writeFileSync(path.join(this.workspace, file), text);
+    }
+    fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+    fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'security.workspace.trust.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'extensions.ignoreRecommendations': true,
+      'workbench.enableExperiments': false,
+      'chat.commandCenter.enabled': false,
+      ...this.options.settings,
+    }, null, 2));
+    const env = {
+      ...process.env,
+      // code-server and Chromium write config, logs and sockets under these: keep them in the throwaway folder.
+      XDG_CONFIG_HOME: dir('xdg-config'), XDG_DATA_HOME: dir('xdg-data'), XDG_CACHE_HOME: dir('xdg-cache'), TMPDIR: dir('tmp'),
+      ...this.options.env,
+    };
+    const common = ['--config', '/dev/null', '--user-data-dir', userData, '--extensions-dir', extensions];
+    execFileSync(codeServer, [...common, '--install-extension', vsixPath(), '--force'], { env, stdio: 'pipe' });
+    const port = await freePort();
+    const logFd = fs.openSync(this.log, 'w');
+    this.server = spawn(codeServer, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
+      '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
+      this.workspace], { env, detached: true, stdio: ['ignore', logFd, logFd] });
+    this.url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(this.workspace)}`;
+    await this.waitForHealth(port);
+    this.context = await chromium.launchPersistentContext(dir('chromium-profile'), {
+      executablePath: CHROMIUM, headless: true, env, viewport: { width: 1400, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    this.page = this.context.pages()[0] ?? (await this.context.newPage());
+    await this.open();
+  }
+
+  private async waitForHealth(port: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+        if (r.ok) return;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`code-server did not answer within 60 s; its log:\n${fs.readFileSync(this.log, 'utf8').slice(-3000)}`);
+  }
+
+  /** Loads (or reloads) the workbench and waits until our extension's activity-bar entry is there. */
+  async open(): Promise<void> {
+    await this.page.goto(this.url);
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await this.page.locator('.part.statusbar').waitFor();
+    await this.page.locator('.activitybar .action-item [aria-label^="Phi Local"]').first().waitFor({ timeout: 60_000 });
+  }
+
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await this.page.locator('.activitybar .action-item [aria-label^="Phi Local"]').first().waitFor({ timeout: 60_000 });
+  }
+
+  /** Runs a command from the command palette by its title, e.g. "Phi: Open Chat". */
+  async command(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The chat webview's document (two nested iframes: the webview host, then our page). */
+  chat(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+  }
+
+  /** The status bar entry of Phi Local. */
+  status() {
+    return this.page.locator('.part.statusbar .statusbar-item', { hasText: 'Phi:' }).first();
+  }
+
+  async screenshot(label: string): Promise<string> {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const file = path.join(RESULTS, `${this.name}-${String(++this.shot).padStart(2, '0')}-${label}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  async stop(): Promise<void> {
+    await this.context?.close().catch(() => {});
+    if (this.server?.pid) {
+      try { process.kill(-this.server.pid, 'SIGTERM'); } catch { /* gone */ }
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && this.server.exitCode === null && this.server.signalCode === null) await new Promise((r) => setTimeout(r, 100));
+      try { process.kill(-this.server.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
