@@ -3,6 +3,7 @@
 // something needs it, and the model loads when the chat opens or a turn needs it.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { PhiLocalApi } from './api';
 import { ChatController } from './chat/chatController';
 import { CHAT_VIEW_ID, ChatViewProvider } from './chat/chatViewProvider';
 import { CodeBlockActions } from './chat/codeBlockActions';
@@ -17,7 +18,7 @@ import { showMenu, StatusBar } from './status';
 
 let running: { sidecar: SidecarClient; store: ConversationStore } | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<PhiLocalApi> {
   const log = vscode.window.createOutputChannel('Phi Local', { log: true });
   context.subscriptions.push(log);
   const demo = isDemo();
@@ -34,10 +35,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo);
   const chatView = new ChatViewProvider(context.extensionUri, controller);
   const history = new HistoryProvider(store);
+  const statusBar = new StatusBar(sidecar, models, demo);
   context.subscriptions.push(
     sidecar, models, editors, actions, controller, history,
     { dispose: () => void store.flush() },
-    new StatusBar(sidecar, models, demo),
+    statusBar,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView),
     vscode.window.createTreeView(HISTORY_VIEW_ID, { treeDataProvider: history, showCollapseAll: false }),
   );
@@ -73,6 +75,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   void vscode.commands.executeCommand('setContext', 'phiLocal.generating', false);
   log.info(`Phi Local activated${demo ? ' (demo model)' : ''}. The sidecar starts when the chat first needs it.`);
+  return { sidecar, models, statusBar, demo };
 }
 
 export async function deactivate(): Promise<void> {

@@ -85,6 +85,7 @@ export function statusView(sidecar: SidecarClient, models: ModelManager, demo: b
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscriptions: vscode.Disposable[] = [];
+  private current!: StatusView;
 
   constructor(
     private readonly sidecar: SidecarClient,
@@ -104,8 +105,14 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  /** What the item shows now (the extension's API hands it to the extension-host tests). */
+  get view(): StatusView {
+    return this.current;
+  }
+
   private update(): void {
     const view = statusView(this.sidecar, this.models, this.demo);
+    this.current = view;
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip);
     tooltip.supportThemeIcons = false;

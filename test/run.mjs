@@ -6,9 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
+// test/vscode/ holds mocha suites that run inside a VS Code extension host (test/e2e/extensionHost.test.ts runs
+// them in code-server; `npm run test:vscode` in desktop VS Code), not under node's runner.
+const extensionHostSuites = path.resolve('test', 'vscode') + path.sep;
 const files = roots.flatMap((root) => fs.readdirSync(root, { recursive: true })
   .map((f) => path.join(root, String(f)))
-  .filter((f) => f.endsWith('.test.ts')))
+  .filter((f) => f.endsWith('.test.ts') && !path.resolve(f).startsWith(extensionHostSuites)))
   .sort();
 if (files.length === 0) {
   console.error(`No *.test.ts files under ${roots.join(', ')}.`);

@@ -14,6 +14,11 @@ export type ModelPhase =
   | { kind: 'ready'; info: ModelInfo }
   | { kind: 'failed'; dir: string; error: PhiError };
 
+/** The outcome of `useModelFolder`. */
+export type ModelFolderResult =
+  | { ok: true; dir: string; info: ModelInfo }
+  | { ok: false; dir: string; error: PhiError; message: string };
+
 export const NO_MODEL_MESSAGE =
   'No model folder is selected. Phi Local needs the ONNX export of microsoft/Phi-4-mini-instruct ' +
   '(the cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4 folder, or gpu/gpu-int4-rtn-block-32).';
@@ -188,25 +193,39 @@ export class ModelManager implements vscode.Disposable {
         title: 'Select the Phi-4-mini-instruct ONNX model folder (the one with genai_config.json)',
       });
       if (!picked?.[0]) return false;
-      const dir = path.normalize(picked[0].fsPath);
-      const settings: LoadSettings = { ...this.settings(), location: { dir, source: 'setting' } };
-      this.wanted = true;
-      const promise = this.load(settings, false);
-      this.showProgress(dir, promise);
-      try {
-        const info = await promise;
-        this.picked = dir;
-        await this.saveModelPath(dir);
-        void vscode.window.showInformationMessage(`Phi Local: the model is ready (${info.executionProvider}).`, 'Open Chat').then((choice) => {
+      const result = await this.useModelFolder(picked[0].fsPath, { showProgress: true });
+      if (result.ok) {
+        void vscode.window.showInformationMessage(`Phi Local: the model is ready (${result.info.executionProvider}).`, 'Open Chat').then((choice) => {
           if (choice) void vscode.commands.executeCommand('phiLocal.openChat');
         });
         return true;
-      } catch (e) {
-        const choice = await vscode.window.showErrorMessage(`Phi Local could not use ${dir}: ${describeError(e)}`, 'Pick Another Folder', 'Show Logs');
-        if (choice === 'Show Logs') this.log.show(true);
-        if (choice !== 'Pick Another Folder') return false;
-        defaultUri = picked[0];
       }
+      const choice = await vscode.window.showErrorMessage(result.message, 'Pick Another Folder', 'Show Logs');
+      if (choice === 'Show Logs') this.log.show(true);
+      if (choice !== 'Pick Another Folder') return false;
+      defaultUri = picked[0];
+    }
+  }
+
+  /**
+   * What "Select Model Folder" does with the picked folder (no dialogs): checks and loads it, and on success saves
+   * it as `phiLocal.modelPath`. On failure `message` is what the user is shown: it names the folder and the file
+   * that is missing or wrong.
+   */
+  async useModelFolder(folder: string, options: { showProgress?: boolean } = {}): Promise<ModelFolderResult> {
+    const dir = path.normalize(folder);
+    const settings: LoadSettings = { ...this.settings(), location: { dir, source: 'setting' } };
+    this.wanted = true;
+    const promise = this.load(settings, false);
+    if (options.showProgress) this.showProgress(dir, promise);
+    try {
+      const info = await promise;
+      this.picked = dir;
+      await this.saveModelPath(dir);
+      return { ok: true, dir, info };
+    } catch (e) {
+      const error = e instanceof PhiError ? e : new PhiError('internal', describeError(e));
+      return { ok: false, dir, error, message: `Phi Local could not use ${dir}: ${describeError(error)}` };
     }
   }
 

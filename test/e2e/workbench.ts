@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 
 const repo = path.join(__dirname, '..', '..');
@@ -49,6 +50,23 @@ export interface WorkbenchOptions {
   env?: Record<string, string>;
   /** Files to create in the workspace. */
   files?: Record<string, string>;
+  /**
+   * Load the extension from this folder (the workbench's extensionDevelopmentPath, given in the URL's `payload`)
+   * instead of installing the .vsix.
+   */
+  extensionDevelopmentPath?: string;
+  /**
+   * Run this test-electron-style module (`exports.run`) in the extension host (extensionTestsPath): the page then
+   * waits for its exit code, see `extensionTestsExit()`. Needs extensionDevelopmentPath.
+   */
+  extensionTestsPath?: string;
+}
+
+/** How an extensionTestsPath run ended, and what the workbench logged meanwhile (the suite's output among it). */
+export interface ExtensionTestsResult {
+  /** 0: run() resolved; 1: it threw; undefined: it did not finish in time. */
+  code: number | undefined;
+  log: string[];
 }
 
 export class Workbench {
@@ -57,6 +75,8 @@ export class Workbench {
   private server!: ChildProcess;
   private url!: string;
   private shot = 0;
+  private automationLog: string[] = [];
+  private automationExit: Promise<number> | undefined;
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-e2e-'));
   readonly workspace = path.join(this.root, 'workspace');
   readonly log = path.join(this.root, 'code-server.log');
@@ -94,13 +114,23 @@ export class Workbench {
       ...this.options.env,
     };
     const common = ['--config', '/dev/null', '--user-data-dir', userData, '--extensions-dir', extensions];
-    execFileSync(codeServer, [...common, '--install-extension', vsixPath(), '--force'], { env, stdio: 'pipe' });
+    const { extensionDevelopmentPath, extensionTestsPath } = this.options;
+    if (extensionTestsPath && !extensionDevelopmentPath) throw new Error('extensionTestsPath needs extensionDevelopmentPath');
+    if (!extensionDevelopmentPath) execFileSync(codeServer, [...common, '--install-extension', vsixPath(), '--force'], { env, stdio: 'pipe' });
     const port = await freePort();
     const logFd = fs.openSync(this.log, 'w');
     this.server = spawn(codeServer, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
       '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
       this.workspace], { env, detached: true, stdio: ['ignore', logFd, logFd] });
     this.url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(this.workspace)}`;
+    if (extensionDevelopmentPath) {
+      // The web workbench reads the desktop's development options from `payload`; vscode-remote URIs make the
+      // server's (Node) extension host load them. See ../shared/reference/e2e-recipe.md §6a.
+      const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${path.resolve(p)}`;
+      const payload: [string, string][] = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]];
+      if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
+      this.url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    }
     await this.waitForHealth(port);
     this.context = await chromium.launchPersistentContext(dir('chromium-profile'), {
       executablePath: CHROMIUM, headless: true, env, viewport: { width: 1400, height: 900 },
@@ -108,7 +138,39 @@ export class Workbench {
         '--no-first-run', '--disable-dev-shm-usage'],
     });
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
+    if (extensionTestsPath) {
+      // The workbench calls these when the extension host logs and when the tests' run() settles.
+      let exited!: (code: number) => void;
+      this.automationExit = new Promise<number>((resolve) => { exited = resolve; });
+      await this.page.exposeFunction('codeAutomationExit', (code: number) => exited(code));
+      await this.page.exposeFunction('codeAutomationLog', (type: string, args: unknown) => {
+        // console.log's arguments, format string first (mocha's reporter uses %s and %d).
+        const text = util.format(...(Array.isArray(args) ? args : [args]));
+        this.automationLog.push(type === 'info' ? text : `[${type}] ${text}`);
+      });
+    }
     await this.open();
+  }
+
+  /** Waits for the extensionTestsPath module's run() to settle (see WorkbenchOptions.extensionTestsPath). */
+  async extensionTestsExit(timeoutMs: number): Promise<ExtensionTestsResult> {
+    if (!this.automationExit) throw new Error('this workbench runs no extension tests');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.automationExit,
+      new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+    return { code, log: [...this.automationLog] };
+  }
+
+  /** code-server's own log so far (the server side: its extension host's errors, the sidecar's stderr). */
+  serverLog(): string {
+    try {
+      return fs.readFileSync(this.log, 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   private async waitForHealth(port: number): Promise<void> {
@@ -128,6 +190,7 @@ export class Workbench {
     await this.page.goto(this.url);
     await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await this.page.locator('.part.statusbar').waitFor();
+    if (this.options.extensionTestsPath) return; // the tests drive it; their exit code says how it went
     await this.page.locator('.activitybar .action-item [aria-label^="Phi Local"]').first().waitFor({ timeout: 60_000 });
   }
 
@@ -139,11 +202,23 @@ export class Workbench {
 
   /** Runs a command from the command palette by its title, e.g. "Phi: Open Chat". */
   async command(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input.input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor();
+    const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await this.page.keyboard.press('F1');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ timeout: 5000 });
+        break;
+      } catch (e) {
+        // Right after a (re)load the palette can open before the extensions' commands are in it, and it does not
+        // refresh its list: close it and ask again.
+        if (Date.now() > deadline) throw e;
+        await this.page.keyboard.press('Escape');
+      }
+    }
     await this.page.keyboard.press('Enter');
   }
 
