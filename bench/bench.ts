@@ -1,7 +1,8 @@
 // npm run bench -- --model DIR [--contexts 16,512,2048] [--steps 32] [--repeats 3] [--ep cpu] [--threads N] [--json FILE]
+//                   [--backend auto|native|onnxruntime-node[,...]] [--graph rewritten|official]
 // Load time, time to first token, prefill and decode speed at several context lengths, and peak memory.
 // Each measurement runs in a fresh process (its peak RSS is its own); repeats are interleaved across contexts
-// so that a noisy minute on a shared machine does not land on one context only; medians are reported.
+// and backends so that a noisy minute on a shared machine does not land on one of them only; medians are reported.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     ep: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    graph: { type: 'string', default: 'rewritten' },
     json: { type: 'string' },
   },
 });
@@ -26,6 +29,7 @@ interface Run {
   context: number;
   executionProvider: string;
   backend: string;
+  graph: string;
   loadMs: number;
   timeToFirstTokenMs: number;
   prefillTokensPerSecond: number;
@@ -51,34 +55,40 @@ async function modelDir(): Promise<string> {
   process.exit(2);
 }
 
-function measure(model: string, context: number): Run {
+function measure(model: string, context: number, backend: string): Run {
   // From sources through tsx; a bundled copy (e.g. on a GPU machine without node_modules) runs benchRun.js.
   const runner = __filename.endsWith('.ts') ? ['--import', 'tsx', path.join(__dirname, 'benchRun.ts')] : [path.join(__dirname, 'benchRun.js')];
   const args = [...runner, '--model', model, '--context', String(context),
-    '--steps', values.steps!, '--ep', values.ep!];
+    '--steps', values.steps!, '--ep', values.ep!, '--backend', backend, '--graph', values.graph!];
   if (values.threads) args.push('--threads', values.threads);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`benchmark run at context ${context} failed:\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`benchmark run (${backend}) at context ${context} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 async function main(): Promise<void> {
   const model = await modelDir();
   const contexts = values.contexts!.split(',').map(Number);
+  const backends = values.backend!.split(',');
   const repeats = Number(values.repeats);
-  const runs = new Map<number, Run[]>(contexts.map((c) => [c, []]));
+  const key = (backend: string, context: number) => `${backend}@${context}`;
+  const runs = new Map<string, Run[]>();
   for (let r = 0; r < repeats; r++) {
     for (const c of contexts) {
-      const run = measure(model, c);
-      runs.get(c)!.push(run);
-      process.stderr.write(`  run ${r + 1}/${repeats} context ${c}: decode ${run.decodeTokensPerSecond.toFixed(2)} tok/s, ` +
-        `prefill ${run.prefillTokensPerSecond.toFixed(1)} tok/s, first token ${Math.round(run.timeToFirstTokenMs)} ms\n`);
+      for (const b of backends) {
+        const run = measure(model, c, b);
+        runs.set(key(b, c), [...(runs.get(key(b, c)) ?? []), run]);
+        process.stderr.write(`  run ${r + 1}/${repeats} context ${c} ${run.backend}: decode ${run.decodeTokensPerSecond.toFixed(2)} tok/s, ` +
+          `prefill ${run.prefillTokensPerSecond.toFixed(1)} tok/s, first token ${Math.round(run.timeToFirstTokenMs)} ms\n`);
+      }
     }
   }
-  const first = runs.get(contexts[0])![0];
-  const rows = contexts.map((c) => {
-    const rs = runs.get(c)!;
+  const rows = backends.flatMap((b) => contexts.map((c) => {
+    const rs = runs.get(key(b, c))!;
     return {
+      backend: rs[0].backend,
+      executionProvider: rs[0].executionProvider,
+      graph: rs[0].graph,
       context: c,
       loadMs: median(rs.map((x) => x.loadMs)),
       timeToFirstTokenMs: median(rs.map((x) => x.timeToFirstTokenMs)),
@@ -89,24 +99,23 @@ async function main(): Promise<void> {
       rssAfterLoadGB: median(rs.map((x) => x.rssAfterLoadBytes)) / 1e9,
       runs: rs.length,
     };
-  });
+  }));
   const report = {
     model: path.resolve(model),
-    backend: first.backend,
-    executionProvider: first.executionProvider,
+    backends: [...new Set(rows.map((r) => r.backend))],
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: os.totalmem() / 1e9, node: process.version },
     steps: Number(values.steps),
     rows,
   };
   const fmt = (x: number, d = 1) => x.toFixed(d).padStart(9);
-  console.log(`\nPhi Local benchmark — ${report.backend} on ${report.executionProvider}, ${report.machine.cpus} CPUs, ` +
-    `median of ${repeats}, ${values.steps} decode steps\n${report.model}\n`);
-  console.log('  context |  load s | first token ms | prefill tok/s | decode tok/s | decode ms/tok | peak RSS GB');
-  console.log('  --------|---------|---------------|---------------|--------------|---------------|------------');
+  console.log(`\nPhi Local benchmark — ${report.machine.cpus} CPUs, median of ${repeats} interleaved runs, ` +
+    `${values.steps} decode steps, ${values.graph} graph\n${report.model}\n`);
+  console.log('  backend (EP)           | context |  load s | first token ms | prefill tok/s | decode tok/s | decode ms/tok | peak RSS GB');
+  console.log('  -----------------------|---------|---------|----------------|---------------|--------------|---------------|------------');
   for (const r of rows) {
-    console.log(`  ${String(r.context).padStart(7)} | ${fmt(r.loadMs / 1000, 2).slice(2)} | ${fmt(r.timeToFirstTokenMs, 0).padStart(13)} | ` +
-      `${fmt(r.prefillTokensPerSecond).padStart(13)} | ${fmt(r.decodeTokensPerSecond, 2).padStart(12)} | ` +
-      `${fmt(r.decodeMsPerToken).padStart(13)} | ${fmt(r.peakRssGB, 2).padStart(10)}`);
+    console.log(`  ${`${r.backend} (${r.executionProvider})`.padEnd(22)} | ${String(r.context).padStart(7)} | ${fmt(r.loadMs / 1000, 2).slice(2)} | ` +
+      `${fmt(r.timeToFirstTokenMs, 0).padStart(14)} | ${fmt(r.prefillTokensPerSecond).padStart(13)} | ` +
+      `${fmt(r.decodeTokensPerSecond, 2).padStart(12)} | ${fmt(r.decodeMsPerToken).padStart(13)} | ${fmt(r.peakRssGB, 2).padStart(10)}`);
   }
   console.log('\n' + JSON.stringify(report));
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));

@@ -2,6 +2,7 @@
 // prefill a prompt of `--context` tokens from a cold cache, decode `--steps` tokens, print JSON.
 import { parseArgs } from 'node:util';
 import { Engine } from '../sidecar/engine/engine';
+import type { BackendChoice } from '../sidecar/engine/backendChoice';
 import type { ExecutionProviderChoice } from '../sidecar/engine/executionProvider';
 import { seededRandom } from '../sidecar/engine/sampling';
 
@@ -12,6 +13,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '32' },
     ep: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    graph: { type: 'string', default: 'rewritten' },
   },
 });
 
@@ -21,6 +24,8 @@ async function main(): Promise<void> {
   const engine = new Engine();
   const info = await engine.load(values.model!, {
     executionProvider: values.ep as ExecutionProviderChoice,
+    backend: values.backend as BackendChoice,
+    rewriteGraph: values.graph !== 'official',
     threads: values.threads ? Number(values.threads) : undefined,
     contextLength: context + steps + 16,
   });
@@ -31,7 +36,7 @@ async function main(): Promise<void> {
   const result = await engine.generate({ messages: [], promptIds, maxNewTokens: steps, stopOnEos: false });
   await engine.dispose();
   const out = {
-    context, steps, executionProvider: info.executionProvider, backend: info.backend,
+    context, steps, executionProvider: info.executionProvider, backend: info.backend, graph: values.graph,
     loadMs: info.loadMs,
     timeToFirstTokenMs: result.timings.timeToFirstTokenMs,
     prefillTokensPerSecond: result.timings.prefillTokensPerSecond,

@@ -39,6 +39,13 @@ function unavailableReason(provider: string): string | undefined {
   return undefined;
 }
 
+/** No provider of a list without the CPU could load the model (see `createSession`'s `candidates`). */
+export class ProvidersFailedError extends EngineError {
+  constructor(readonly failures: ProviderFailure[]) {
+    super('model-load', `No execution provider could load the model: ${failures.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+  }
+}
+
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0].trim();
 }
@@ -47,9 +54,11 @@ export async function createSession(
   onnxFile: string,
   choice: ExecutionProviderChoice,
   options: ort.InferenceSession.SessionOptions,
+  /** The providers to try, in order; a list without 'cpu' fails with ProvidersFailedError when none loads. */
+  candidates: readonly string[] = providerCandidates(choice),
 ): Promise<SessionChoice> {
   const fallbacks: ProviderFailure[] = [];
-  for (const provider of providerCandidates(choice)) {
+  for (const provider of candidates) {
     const skip = unavailableReason(provider);
     if (skip) {
       fallbacks.push({ provider, reason: skip });
@@ -65,5 +74,5 @@ export async function createSession(
       fallbacks.push({ provider, reason: firstLine(e) });
     }
   }
-  throw new EngineError('internal', 'No execution provider was tried.');
+  throw new ProvidersFailedError(fallbacks);
 }

@@ -58,7 +58,7 @@ export function lastLogitsGraph(onnxFile: string, logitsName: string): GraphChoi
   }
   const problem = sliceBeforeLmHead(model, logitsName);
   if (problem) return unmodified(`${problem}.`);
-  model.metadataProps.push({ key: STAMP_KEY, value: stamp });
+  model.metadataProps = [...model.metadataProps, { key: STAMP_KEY, value: stamp }]; // may be a frozen empty array
   const temporary = `${target}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(temporary, onnx.ModelProto.encode(model).finish());
@@ -96,7 +96,7 @@ function int64Initializer(name: string, value: bigint): onnxProto.onnx.ITensorPr
  * position-wise Cast or bias Add nodes.
  */
 export function sliceBeforeLmHead(model: Model, logitsName: string): string | undefined {
-  const graph = model.graph;
+  const graph = model.graph as onnxProto.onnx.GraphProto | null | undefined; // decoded: repeated fields are arrays
   if (!graph) return 'it holds no graph';
   const nodes = graph.node;
   const output = graph.output.find((o) => o.name === logitsName);
@@ -130,19 +130,22 @@ export function sliceBeforeLmHead(model: Model, logitsName: string): string | un
   const hidden = lmHead.input![0];
   const prefix = '/phi_local/last_logits';
   const start = `${prefix}/start`, end = `${prefix}/end`, axis = `${prefix}/axis`, sliced = `${prefix}/hidden`;
-  graph.initializer.push(int64Initializer(end, INT64_MAX), int64Initializer(axis, 1n));
-  graph.input.push({
+  // New arrays throughout: a decoded message's empty repeated field is a shared frozen array.
+  graph.initializer = [...graph.initializer, int64Initializer(end, INT64_MAX), int64Initializer(axis, 1n)] as onnxProto.onnx.TensorProto[];
+  graph.input = [...graph.input, {
     name: LOGITS_TO_KEEP,
     type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimValue: 1 }] } } },
-  });
+  }] as onnxProto.onnx.ValueInfoProto[];
   // Inserted right before the lm head, so the node list stays in topological order.
-  nodes.splice(nodes.indexOf(lmHead as onnxProto.onnx.NodeProto), 0,
+  const at = nodes.indexOf(lmHead as onnxProto.onnx.NodeProto);
+  graph.node = [...nodes.slice(0, at),
     { name: `${prefix}/Neg`, opType: 'Neg', input: [LOGITS_TO_KEEP], output: [start] },
-    { name: `${prefix}/Slice`, opType: 'Slice', input: [hidden, start, end, axis], output: [sliced] });
+    { name: `${prefix}/Slice`, opType: 'Slice', input: [hidden, start, end, axis], output: [sliced] },
+    ...nodes.slice(at)] as onnxProto.onnx.NodeProto[];
   lmHead.input![0] = sliced;
   // Shapes declared for the old per-position tensors no longer hold.
   graph.valueInfo = graph.valueInfo.filter((v) => !chain.includes(v.name ?? '') && v.name !== lmHead!.output?.[0]);
   const dims = output.type?.tensorType?.shape?.dim;
-  if (dims && dims.length === 3) dims[1] = { dimParam: LOGITS_TO_KEEP };
+  if (dims && dims.length === 3) output.type!.tensorType!.shape!.dim = [dims[0], { dimParam: LOGITS_TO_KEEP }, dims[2]] as typeof dims;
   return undefined;
 }

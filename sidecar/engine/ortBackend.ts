@@ -14,6 +14,8 @@ export interface OrtBackendOptions {
   threads?: number;
   /** The rewritten graph's input for how many last positions get logits (graphRewrite.ts); unset: the official graph. */
   logitsToKeepInput?: string;
+  /** Only these providers, in order, instead of `executionProvider`'s list (e.g. the GPUs alone). */
+  providers?: readonly string[];
 }
 
 export class OrtBackend implements Backend {
@@ -40,7 +42,7 @@ export class OrtBackend implements Backend {
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       enableCpuMemArena: true,
       logSeverityLevel: 3,
-    });
+    }, options.providers);
     return new OrtBackend(session, config, { name: 'onnxruntime-node', executionProvider: provider }, fallbacks,
       options.logitsToKeepInput);
   }

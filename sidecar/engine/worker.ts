@@ -1,9 +1,10 @@
 // The engine's worker thread: holds the model and runs the generation loop. See workerProtocol.ts.
 import { parentPort } from 'node:worker_threads';
+import type { Backend } from './backend';
+import { createBackend } from './backendChoice';
 import { EngineError } from './errors';
 import { Generator } from './generate';
 import { readModelFolder } from './modelFolder';
-import { OrtBackend } from './ortBackend';
 import { PromptBuilder } from './promptBuilder';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
@@ -11,7 +12,7 @@ if (!parentPort) throw new Error('worker.ts must run in a worker thread.');
 const port = parentPort;
 const post = (message: WorkerMessage) => port.postMessage(message);
 
-let loaded: { generator: Generator; backend: OrtBackend } | undefined;
+let loaded: { generator: Generator; backend: Backend } | undefined;
 
 async function load(id: number, dir: string, options: LoadOptions): Promise<ModelInfo> {
   const started = performance.now();
@@ -24,24 +25,22 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   post({ kind: 'progress', id, message: 'Loading the tokenizer' });
   const prompts = PromptBuilder.fromFolder(folder);
   post({ kind: 'progress', id, message: 'Loading the model into ONNX Runtime' });
-  const backend = await OrtBackend.create(folder.onnxFile, folder.config, {
-    executionProvider: options.executionProvider ?? 'auto',
-    threads: options.threads,
-  });
+  const { backend, fallbacks, backendReason, warnings } = await createBackend(folder, options);
   const generator = new Generator(backend, prompts, folder.config, options);
   loaded = { generator, backend };
   return {
     dir: folder.dir,
     backend: backend.info.name,
     executionProvider: backend.info.executionProvider,
-    fallbacks: backend.fallbacks,
+    fallbacks,
+    backendReason,
     contextLength: generator.contextLength,
     modelContextLength: folder.config.contextLength,
     numLayers: folder.config.numLayers,
     vocabSize: folder.config.vocabSize,
     kvType: folder.config.kvType,
     loadMs: performance.now() - started,
-    warnings: folder.warnings,
+    warnings: [...folder.warnings, ...warnings],
   };
 }
 

@@ -1,6 +1,7 @@
 // Messages between the engine's host (the sidecar's main thread) and its worker thread. onnxruntime-node's
 // create and run block the thread they run on for seconds, so the model lives in the worker and the main
 // thread stays free to answer status and cancel.
+import type { BackendChoice } from './backendChoice';
 import type { EngineErrorCode } from './errors';
 import type { ExecutionProviderChoice, ProviderFailure } from './executionProvider';
 import type { GenerateRequest, GenerateResult } from './generate';
@@ -8,6 +9,8 @@ import type { RenderedPrompt } from './promptBuilder';
 import type { ChatMessage, ToolDefinition } from './template';
 
 export interface LoadOptions {
+  /** Which forward-pass implementation; `auto` (default): a GPU if one loads, else native, else onnxruntime-node. */
+  backend?: BackendChoice;
   executionProvider?: ExecutionProviderChoice;
   /** Threads per operator; ONNX Runtime's default when not given. */
   threads?: number;
@@ -15,12 +18,16 @@ export interface LoadOptions {
   contextLength?: number;
   prefillChunk?: number;
   maxNewTokens?: number;
+  /** Load the official graph as it is, without the last-position-logits rewrite. Default true. */
+  rewriteGraph?: boolean;
 }
 
 export interface ModelInfo {
   dir: string;
-  /** The implementation running the forward pass. */
+  /** The implementation running the forward pass: 'native' or 'onnxruntime-node'. */
   backend: string;
+  /** Why the native backend is not the one running; unset when it is. */
+  backendReason?: string;
   executionProvider: string;
   /** Providers tried before the one that runs, and why they failed. */
   fallbacks: ProviderFailure[];

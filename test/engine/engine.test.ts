@@ -27,7 +27,8 @@ describe('engine in a worker thread (tiny model)', () => {
     const info = await engine.load(dir, { executionProvider: 'cpu', threads: 2, onProgress: (m) => progress.push(m) });
     clearInterval(timer);
     assert.equal(info.executionProvider, 'cpu');
-    assert.equal(info.backend, 'onnxruntime-node');
+    assert.equal(info.backend, 'native', `native backend not used: ${info.backendReason}`);
+    assert.equal(info.backendReason, undefined);
     assert.equal(info.contextLength, 8192);
     assert.equal(info.numLayers, 2);
     assert.ok(progress.length >= 3, `progress: ${progress.join(', ')}`);
@@ -97,6 +98,8 @@ describe('engine in a worker thread (tiny model)', () => {
 
   it('a GPU provider that cannot load falls back to the CPU and says why', async () => {
     const info = await engine.load(dir, { executionProvider: 'webgpu', threads: 2 });
+    assert.equal(info.backend, 'onnxruntime-node');
+    assert.match(info.backendReason ?? '', /native backend runs on the CPU only, and webgpu was asked for/);
     if (info.executionProvider === 'webgpu') {
       assert.deepEqual(info.fallbacks, []); // a machine with a usable GPU
     } else {

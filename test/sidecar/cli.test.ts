@@ -24,7 +24,7 @@ describe('phi-local CLI (tiny model)', () => {
     const r = phiLocal(['chat', '--model', model, '--ep', 'cpu', '--threads', '2', '--max-tokens', '12', 'Hello!']);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.trim().length > 0, 'some text was printed');
-    assert.match(r.stderr, /Loaded in [\d.]+ s on cpu \(onnxruntime-node\), context 8192/);
+    assert.match(r.stderr, /Loaded in [\d.]+ s on cpu \(native\), context 8192/);
     assert.match(r.stderr, /\d+ tokens · [\d.]+ tok\/s · first token \d+ ms · prefill \d+ tokens at [\d.]+ tok\/s/);
   });
 

@@ -31,6 +31,8 @@ const ALIGN = 64n;
 
 /** A zeroed, 64-byte aligned native buffer. `free()` it exactly once, after everything that points into it is released. */
 export class NativeBuffer {
+  /** Bytes allocated and not yet freed, by every buffer of this thread: tests check that releases give all back. */
+  static liveBytes = 0;
   private raw: bigint | null;
   /** The aligned address, for ORT. */
   readonly ptr: bigint;
@@ -40,6 +42,7 @@ export class NativeBuffer {
     const raw = loadLibc().calloc(1, bytes + Number(ALIGN));
     if (!raw) throw new Error(`could not allocate ${(bytes / 2 ** 20).toFixed(1)} MiB of native memory`);
     this.raw = raw;
+    NativeBuffer.liveBytes += bytes;
     this.ptr = (raw + ALIGN - 1n) & ~(ALIGN - 1n);
   }
 
@@ -53,6 +56,7 @@ export class NativeBuffer {
   free(): void {
     if (!this.raw) return;
     loadLibc().free(this.raw);
+    NativeBuffer.liveBytes -= this.bytes;
     this.raw = null;
     this.arrayBuffer = undefined;
   }
