@@ -111,10 +111,13 @@ describe('chat panel in code-server (tiny model)', () => {
     assert.ok(before.length > 0, 'the sidecar process is running');
     for (const pid of before) process.kill(pid, 'SIGKILL');
     await wb.page.locator('.notifications-toasts .notification-toast', { hasText: /sidecar/i }).first().waitFor({ timeout: 30_000 });
+    // The chat says so too: first that it is restarting, then, once the model is back, that it recovered.
+    await wb.chat().locator('#banner', { hasText: /sidecar/i }).waitFor({ timeout: 30_000 });
     await wb.screenshot('sidecar-died');
     // It is restarted, the model reloaded, and the next turn answers.
     await wb.page.locator('.part.statusbar .statusbar-item', { hasText: /Phi: cpu/ }).first().waitFor({ timeout: 90_000 });
     const chat = wb.chat();
+    await chat.locator('#banner', { hasText: /restarted; the model is loaded again/ }).waitFor({ timeout: 30_000 });
     await chat.locator('textarea#prompt').fill('Are you back?');
     await chat.locator('textarea#prompt').press('Enter');
     const answer = chat.locator('.message.assistant').last();

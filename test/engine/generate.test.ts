@@ -2,7 +2,6 @@
 // prompt too long, and the LongRoPE switch at 4096.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Backend } from '../../sidecar/engine/backend';
 import { EngineError } from '../../sidecar/engine/errors';
 import { Generator } from '../../sidecar/engine/generate';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
@@ -11,24 +10,9 @@ import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { seededRandom } from '../../sidecar/engine/sampling';
 import type { ChatMessage } from '../../sidecar/engine/template';
 import { ensureModel } from '../fixtures/models';
+import { RecordingBackend } from './helpers';
 
 const notCancelled = { aborted: false };
-
-/** Delegates to the real backend and remembers what each forward pass was given and returned. */
-class RecordingBackend implements Backend {
-  calls: Array<{ tokens: number; cachedBefore: number; logits: Float32Array }> = [];
-  constructor(private readonly inner: Backend) {}
-  get info() { return this.inner.info; }
-  get cachedLength() { return this.inner.cachedLength; }
-  async forward(tokens: readonly number[], options?: { allPositions?: boolean }) {
-    const cachedBefore = this.inner.cachedLength;
-    const logits = await this.inner.forward(tokens, options);
-    this.calls.push({ tokens: tokens.length, cachedBefore, logits });
-    return logits;
-  }
-  truncate(length: number) { this.inner.truncate(length); }
-  release() { return this.inner.release(); }
-}
 
 describe('generation loop (tiny model)', () => {
   let folder: ModelFolder;

@@ -6,13 +6,7 @@ import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFol
 import { OrtBackend } from '../../sidecar/engine/ortBackend';
 import { argmax, seededRandom } from '../../sidecar/engine/sampling';
 import { ensureModel } from '../fixtures/models';
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+import { maxAbsDiff } from './helpers';
 
 describe('KV cache (tiny model)', () => {
   let folder: ModelFolder;

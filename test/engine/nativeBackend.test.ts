@@ -14,39 +14,13 @@ import { NativeBackend } from '../../sidecar/engine/native/nativeBackend';
 import { NativeBuffer } from '../../sidecar/engine/native/nativeMemory';
 import { loadOrtApi, NativeUnavailableError, ortLibraryPath } from '../../sidecar/engine/native/ortApi';
 import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
-import { argmax, seededRandom } from '../../sidecar/engine/sampling';
+import { argmax } from '../../sidecar/engine/sampling';
 import type { ChatMessage } from '../../sidecar/engine/template';
 import { ensureModel } from '../fixtures/models';
+import { maxAbsDiff, randomTokens, RecordingBackend } from './helpers';
 
 const TOLERANCE = 1e-5;
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-/** Remembers every forward pass's logits, so two generators can be compared step by step. */
-class RecordingBackend implements Backend {
-  calls: Array<{ tokens: number; cachedBefore: number; logits: Float32Array }> = [];
-  constructor(private readonly inner: Backend) {}
-  get info() { return this.inner.info; }
-  get cachedLength() { return this.inner.cachedLength; }
-  async forward(tokens: readonly number[], options?: { allPositions?: boolean }) {
-    const cachedBefore = this.inner.cachedLength;
-    const logits = await this.inner.forward(tokens, options);
-    this.calls.push({ tokens: tokens.length, cachedBefore, logits });
-    return logits;
-  }
-  truncate(length: number) { this.inner.truncate(length); }
-  release() { return this.inner.release(); }
-}
-
-const randomTokens = (seed: number, n: number) => {
-  const r = seededRandom(seed);
-  return Array.from({ length: n }, () => Math.floor(r() * 199_000));
-};
 
 describe('native backend vs onnxruntime-node (tiny model)', () => {
   let folder: ModelFolder;

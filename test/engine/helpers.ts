@@ -1,0 +1,33 @@
+// Shared by the engine tests: a recording wrapper around a real backend, and small numeric helpers.
+import assert from 'node:assert/strict';
+import type { Backend } from '../../sidecar/engine/backend';
+import { seededRandom } from '../../sidecar/engine/sampling';
+
+/** Delegates to the real backend and remembers what each forward pass was given and returned. */
+export class RecordingBackend implements Backend {
+  calls: Array<{ tokens: number; cachedBefore: number; logits: Float32Array }> = [];
+  constructor(private readonly inner: Backend) {}
+  get info() { return this.inner.info; }
+  get cachedLength() { return this.inner.cachedLength; }
+  async forward(tokens: readonly number[], options?: { allPositions?: boolean }) {
+    const cachedBefore = this.inner.cachedLength;
+    const logits = await this.inner.forward(tokens, options);
+    this.calls.push({ tokens: tokens.length, cachedBefore, logits });
+    return logits;
+  }
+  truncate(length: number) { this.inner.truncate(length); }
+  release() { return this.inner.release(); }
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Ordinary token ids (below the special ones), the same for a given seed. */
+export function randomTokens(seed: number, n: number): number[] {
+  const r = seededRandom(seed);
+  return Array.from({ length: n }, () => Math.floor(r() * 199_000));
+}
