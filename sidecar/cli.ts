@@ -77,6 +77,7 @@ async function chat(): Promise<void> {
     onProgress: (m) => process.stderr.write(`${m}…\n`),
   });
   for (const f of info.fallbacks) process.stderr.write(`(${f.provider} not used: ${f.reason})\n`);
+  if (info.backendReason) process.stderr.write(`(native backend not used: ${info.backendReason})\n`);
   for (const w of info.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stderr.write(`Loaded in ${(info.loadMs / 1000).toFixed(1)} s on ${info.executionProvider} (${info.backend}), context ${info.contextLength}.\n`);
 

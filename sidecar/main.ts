@@ -44,6 +44,8 @@ export function serve(connection: Connection, engine = new Engine()): void {
       Object.assign(status, { state: 'ready', model: info, loading: undefined });
       connection.console.info(`Loaded ${info.dir} on ${info.executionProvider} (${info.backend}) in ${Math.round(info.loadMs)} ms.`);
       for (const f of info.fallbacks) connection.console.warn(`${f.provider} not used: ${f.reason}`);
+      if (info.backendReason) connection.console.info(`Native backend not used: ${info.backendReason}`);
+      for (const w of info.warnings) connection.console.warn(w);
       return info;
     } catch (e) {
       const error = toResponseError(e);
