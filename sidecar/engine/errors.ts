@@ -6,7 +6,6 @@ export type EngineErrorCode =
   | 'model-load'        // ONNX Runtime refused the model
   | 'prompt-too-long'   // the prompt does not fit in the context
   | 'no-model'          // a request came before a model was loaded
-  | 'busy'              // the engine is already generating
   | 'internal';
 
 export class EngineError extends Error {
@@ -30,10 +29,3 @@ export class EngineError extends Error {
   }
 }
 
-/** Thrown out of generation when the caller's AbortSignal fired; not an error for the user. */
-export class CancelledError extends Error {
-  constructor() {
-    super('Generation was cancelled.');
-    this.name = 'CancelledError';
-  }
-}

@@ -94,6 +94,16 @@ async function ortLogitRows(dir: string, model: ReferenceModel, ids: number[], p
   }
 }
 
+/** Each reference row matches ORT's within TOL, and is not degenerate (so the tolerance means something). */
+function expectRowsMatch(t: TestContext, positions: number[], ref: Float32Array[], got: Float32Array[]): void {
+  positions.forEach((p, i) => {
+    const d = diff(ref[i], got[i]);
+    t.diagnostic(`pos ${p}: ${fmt(d)}`);
+    assert.ok(d.std > 0.1, `pos ${p}: logits are degenerate (std ${d.std})`);
+    assert.ok(d.maxDiff <= TOL, `pos ${p}: ${fmt(d)} > ${TOL}`);
+  });
+}
+
 describe('reference forward vs ORT, accuracy_level 0 (fp32 MatMulNBits)', () => {
   let dir: string;
   let model: ReferenceModel;
@@ -110,12 +120,7 @@ describe('reference forward vs ORT, accuracy_level 0 (fp32 MatMulNBits)', () => 
     const positions = [0, 1, SHORT_LEN >> 1, SHORT_LEN - 1];
     const got = await ortLogitRows(dir, model, ids, positions);
     const ref = referenceLogits(model, ids, positions);
-    positions.forEach((p, i) => {
-      const d = diff(ref[i], got[i]);
-      t.diagnostic(`pos ${p}: ${fmt(d)}`);
-      assert.ok(d.std > 0.1, `pos ${p}: logits are degenerate (std ${d.std})`);
-      assert.ok(d.maxDiff <= TOL, `pos ${p}: ${fmt(d)} > ${TOL}`);
-    });
+    expectRowsMatch(t, positions, ref, got);
     // rows differ between positions (the sequence is actually attended to)
     assert.ok(diff(got[0], got[positions.length - 1]).maxDiff > 0.1);
   });
@@ -131,12 +136,7 @@ describe('reference forward vs ORT, accuracy_level 0 (fp32 MatMulNBits)', () => 
       assert.ok(LONG_LEN > model.config.originalMaxPositionEmbeddings);
       const got = await ortRows();
       const ref = referenceLogits(model, ids, positions);
-      positions.forEach((p, i) => {
-        const d = diff(ref[i], got[i]);
-        t.diagnostic(`pos ${p}: ${fmt(d)}`);
-        assert.ok(d.std > 0.1, `pos ${p}: logits are degenerate (std ${d.std})`);
-        assert.ok(d.maxDiff <= TOL, `pos ${p}: ${fmt(d)} > ${TOL}`);
-      });
+      expectRowsMatch(t, positions, ref, got);
     });
 
     it('negative control: the short factors do not match (the test sees the LongRoPE switch)', async (t: TestContext) => {
