@@ -13,7 +13,7 @@ import {
 } from 'vscode-languageclient/node';
 import {
   ChatDeltaNotification, ChatRequest, LoadModelRequest, StatusNotification, StatusRequest,
-  type ChatParams, type EngineErrorCode, type GenerateResult, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
+  type ChatParams, type ChatResult, type EngineErrorCode, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
 } from '../sidecar/protocol';
 
 export type ConnectionState =
@@ -243,7 +243,7 @@ export class SidecarClient implements vscode.Disposable {
   }
 
   /** One assistant turn; `onDelta` gets the text as it is generated. Cancel `token` to stop the model. */
-  async chat(params: ChatParams, onDelta: (text: string) => void, token?: vscode.CancellationToken): Promise<GenerateResult> {
+  async chat(params: ChatParams, onDelta: (text: string) => void, token?: vscode.CancellationToken): Promise<ChatResult> {
     const client = await this.start();
     this.deltaHandlers.set(params.turnId, onDelta);
     try {

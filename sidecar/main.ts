@@ -9,7 +9,7 @@ import { Engine } from './engine/engine';
 import { EngineError } from './engine/errors';
 import {
   ChatDeltaNotification, ChatRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
-  StatusRequest, type PhiErrorData, type SidecarStatus,
+  StatusRequest, type ChatResult, type PhiErrorData, type SidecarStatus,
 } from './protocol';
 
 function toResponseError(e: unknown): ResponseError<PhiErrorData> {
@@ -65,7 +65,7 @@ export function serve(connection: Connection, engine = new Engine()): void {
     publish();
     let started = 0;
     try {
-      return await engine.generate(
+      const result = await engine.generate(
         { messages: params.messages, tools: params.tools, sampling: params.sampling, maxNewTokens: params.maxNewTokens },
         {
           signal: abort.signal,
@@ -84,6 +84,7 @@ export function serve(connection: Connection, engine = new Engine()): void {
           },
         },
       );
+      return { ...result, messages: [{ role: 'assistant', content: result.text }] } satisfies ChatResult;
     } catch (e) {
       throw toResponseError(e);
     } finally {

@@ -56,11 +56,65 @@ export interface ChatParams {
   tools?: ToolDefinition[];
   sampling?: SamplingOptions;
   maxNewTokens?: number;
+  /** 'auto' (default): the model decides; 'required': the turn starts with a tool call; 'none': no calls. */
+  toolChoice?: ToolChoice;
+  /**
+   * 'client' (default): the sidecar asks the client to run each call (RunToolRequest), appends the result and goes
+   * on with the same turn. 'return': the turn ends at the model's call, which comes back in the result
+   * (finishReason 'tool-calls'): for callers that run tools themselves, like VS Code's language-model API.
+   */
+  toolExecution?: 'client' | 'return';
+  /** Tool calls allowed in one turn before the model must answer (default 5). */
+  maxToolCalls?: number;
+}
+
+export type ToolChoice = 'auto' | 'required' | 'none';
+
+/** A call the model made, validated against the tool's schema. */
+export interface ToolCallInfo {
+  /** Unique within the turn; chosen by the sidecar. */
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 export interface ChatDelta {
   turnId: string;
   text: string;
+}
+
+/** Sidecar → client: run one tool call of a turn. The turn waits for the answer. */
+export interface RunToolParams {
+  turnId: string;
+  call: ToolCallInfo;
+}
+
+/** What the model is told about a call; `isError` for a failed or refused call, `denied` when the user said no. */
+export interface ToolResult {
+  content: string;
+  isError?: boolean;
+  denied?: boolean;
+}
+
+/** A step of a turn that the client did not run itself: a call the sidecar could not accept, with why. */
+export interface ToolStepNotice {
+  turnId: string;
+  /** The model's raw output for the call. */
+  raw: string;
+  error: string;
+}
+
+/** The answer to phi/chat: the whole turn. */
+export interface ChatResult extends Omit<GenerateResult, 'finishReason'> {
+  /** 'tool-calls': the turn ended at a call (toolExecution 'return'). */
+  finishReason: GenerateResult['finishReason'] | 'tool-calls';
+  /**
+   * The turn as it goes into the conversation, in order: assistant messages (with their toolCalls), tool results,
+   * and the final assistant answer. Send them back with the next turn so the cached prefix is reused.
+   */
+  messages: ChatMessage[];
+  /** The calls that ended the turn (toolExecution 'return'). */
+  toolCalls?: ToolCallInfo[];
 }
 
 export interface RenderPromptParams {
@@ -72,7 +126,11 @@ export const StatusRequest = new RequestType0<SidecarStatus, PhiErrorData>('phi/
 /** Progress of the load stages goes to the client's workDoneToken (window/workDoneProgress). */
 export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, PhiErrorData>('phi/loadModel');
 /** One assistant turn; cancel it with $/cancelRequest: the answer so far comes back with finishReason 'cancelled'. */
-export const ChatRequest = new RequestType<ChatParams, GenerateResult, PhiErrorData>('phi/chat');
+export const ChatRequest = new RequestType<ChatParams, ChatResult, PhiErrorData>('phi/chat');
+/** Sidecar → client: the model called a tool (toolExecution 'client'). Answer with what the model should see. */
+export const RunToolRequest = new RequestType<RunToolParams, ToolResult, void>('phi/runTool');
+/** A tool call the sidecar refused (invalid after repair): the model is told, and so is the user. */
+export const ToolStepNotification = new NotificationType<ToolStepNotice>('phi/toolStepRefused');
 export const RenderPromptRequest = new RequestType<RenderPromptParams, { text: string; ids: number[] }, PhiErrorData>('phi/renderPrompt');
 /** Text of a turn as it is generated, whole UTF-8 characters only. */
 export const ChatDeltaNotification = new NotificationType<ChatDelta>('phi/chatDelta');

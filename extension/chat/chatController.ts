@@ -2,7 +2,7 @@
 // the store and the webview), stopping them, retrying failed ones, and the banner that says what the model is
 // doing. The webview plumbing is in chatViewProvider.ts; the data in conversationStore.ts.
 import * as vscode from 'vscode';
-import type { GenerateResult } from '../../sidecar/protocol';
+import type { ChatResult } from '../../sidecar/protocol';
 import { readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
@@ -22,7 +22,7 @@ export function toMessageView(m: StoredMessage): MessageView {
   return { id: m.id, role: 'assistant', content: m.content, state: m.state, error: m.error, stats: m.stats };
 }
 
-export function toStats(r: GenerateResult): TurnStats {
+export function toStats(r: ChatResult): TurnStats {
   return {
     promptTokens: r.usage.promptTokens,
     reusedTokens: r.usage.reusedTokens,

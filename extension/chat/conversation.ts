@@ -18,7 +18,7 @@ export interface TurnStats {
   tokensPerSecond: number;
   timeToFirstTokenMs: number;
   totalMs: number;
-  finishReason: 'stop' | 'length' | 'cancelled';
+  finishReason: 'stop' | 'length' | 'cancelled' | 'tool-calls';
 }
 
 export interface UserMessage {
