@@ -27,9 +27,37 @@ export class PromptBuilder {
     return new PromptBuilder(tokenizer, template);
   }
 
-  /** The prompt for the assistant's next turn. */
+  /**
+   * The prompt for the assistant's next turn. Text that came from users, files, tools or earlier answers is data,
+   * never markup: a `<|end|><|assistant|>` inside a pasted file must not end the user's turn. So every `<|` in
+   * message content and tool definitions is split with a marker before rendering, and the pieces are tokenized
+   * separately: no added token can match across the split, while the template's own markup stays special.
+   */
   render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): RenderedPrompt {
-    const text = this.template.render(messages, { tools, addGenerationPrompt: true });
-    return { text, ids: this.tokenizer.encode(text) };
+    const marked = this.template.render(messages.map(escapeMessage), { tools: tools?.map(escapeTool), addGenerationPrompt: true });
+    const pieces = marked.split(SPLIT);
+    return { text: pieces.join(''), ids: pieces.flatMap((piece) => this.tokenizer.encode(piece)) };
   }
+}
+
+/** A noncharacter (never in interchanged text) placed between `<` and `|` in content. */
+const SPLIT = '\uFDD0';
+const escapeText = (text: string) => text.replaceAll('<|', `<${SPLIT}|`);
+
+function escapeMessage(m: ChatMessage): ChatMessage {
+  const content = escapeText(m.content);
+  const toolCalls = m.toolCalls?.map((c) => escapeJson(c));
+  return content === m.content && !m.toolCalls ? m : { ...m, content, ...(toolCalls ? { toolCalls } : {}) };
+}
+
+const escapeTool = (tool: ToolDefinition): ToolDefinition => escapeJson(tool);
+
+/** Every string (keys included) of plain JSON data, escaped. */
+function escapeJson<T>(value: T): T {
+  if (typeof value === 'string') return escapeText(value) as T;
+  if (Array.isArray(value)) return value.map(escapeJson) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeText(k), escapeJson(v)])) as T;
+  }
+  return value;
 }
