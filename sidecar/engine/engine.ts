@@ -1,26 +1,46 @@
 // The engine as the rest of the sidecar sees it: load a model folder, render prompts, generate with
-// streaming and cancellation. The model itself lives in a worker thread (worker.ts); requests are queued so
-// two callers never interleave on the one KV cache.
+// streaming and cancellation. The model itself lives in a worker thread (worker.ts). Requests wait in the
+// scheduler (scheduler.ts) and go to the worker one at a time, so two callers never interleave on the one KV
+// cache, and what waits can still be reordered: interactive turns first, completions only when nothing else waits.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { GenerateRequest, GenerateResult } from './generate';
 import type { ChatMessage, ToolDefinition } from './template';
 import type { RenderedPrompt } from './promptBuilder';
+import { Scheduler, type CancelCause, type Job, type Priority } from './scheduler';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
 export type { RenderedPrompt } from './promptBuilder';
 export type { LoadOptions, ModelInfo } from './workerProtocol';
+export type { CancelCause, Priority } from './scheduler';
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+/** A generate result, and when it was cancelled, by whom (the caller, a newer completion, an interactive turn). */
+export interface EngineResult extends GenerateResult {
+  cancelCause?: CancelCause;
+}
+
+export interface GenerateOptions {
+  signal?: AbortSignal;
   onText?(text: string, tokens: number): void;
-  onProgress?(message: string): void;
+  /** 'interactive' (default): someone waits for it. 'background': inline completions, see scheduler.ts. */
+  priority?: Priority;
+  /** Called when the request reaches the worker (after waiting behind others). */
+  onStart?(): void;
 }
 
 /** A host message before it gets its id. */
 type Request = HostMessage extends infer M ? (M extends HostMessage ? Omit<M, 'id'> : never) : never;
+
+interface EngineJob extends Job {
+  id: number;
+  message: Request;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onText?(text: string, tokens: number): void;
+  onProgress?(message: string): void;
+  cancelCause?: CancelCause;
+}
 
 /** The worker: dist/engineWorker.js when bundled; from sources (tests, tsx), worker.ts through tsx's loader. */
 function startWorker(): Worker {
@@ -29,15 +49,29 @@ function startWorker(): Worker {
   return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`, { eval: true });
 }
 
+/** The result of a request that was cancelled before it reached the model. */
+function notStarted(cause: CancelCause): EngineResult {
+  return {
+    text: '', tokenIds: [], finishReason: 'cancelled', cancelCause: cause, seed: 0,
+    usage: { promptTokens: 0, reusedTokens: 0, completionTokens: 0 },
+    timings: { timeToFirstTokenMs: 0, prefillMs: 0, prefillTokensPerSecond: 0, decodeMs: 0, decodeTokensPerSecond: 0, totalMs: 0 },
+  };
+}
+
 export class Engine {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
+  private readonly scheduler = new Scheduler<EngineJob>();
   private nextId = 1;
   private loadedModel: ModelInfo | undefined;
 
   /** The model that is loaded, if any. */
   get model(): ModelInfo | undefined {
     return this.loadedModel;
+  }
+
+  /** Requests waiting for the model (not counting the one it is running). */
+  get queued(): number {
+    return this.scheduler.queued.length;
   }
 
   async load(dir: string, options: LoadOptions & { onProgress?(message: string): void } = {}): Promise<ModelInfo> {
@@ -48,15 +82,29 @@ export class Engine {
     return info;
   }
 
-  /** One assistant turn. Aborting `signal` stops the loop within one step and resolves with what was generated. */
-  async generate(request: GenerateRequest, options: { signal?: AbortSignal; onText?(text: string, tokens: number): void } = {}): Promise<GenerateResult> {
-    const cancel = new SharedArrayBuffer(4);
-    const flag = new Int32Array(cancel);
-    const abort = () => Atomics.store(flag, 0, 1);
+  /**
+   * One assistant turn. Aborting `signal` stops the loop within one step (or, while the request still waits, at
+   * once) and resolves with what was generated, finishReason 'cancelled'. A background request can also end
+   * cancelled because a newer one or an interactive one came (`cancelCause` says which).
+   */
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<EngineResult> {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    let job: EngineJob | undefined;
+    const abort = () => {
+      if (job) this.scheduler.cancel(job);
+    };
+    const result = this.call({ kind: 'generate', request, cancel: flag.buffer as SharedArrayBuffer }, {
+      onText: options.onText,
+      priority: options.priority ?? 'interactive',
+      flag,
+      onStart: options.onStart,
+      created: (j) => { job = j; },
+    });
     if (options.signal?.aborted) abort();
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
-      return (await this.call({ kind: 'generate', request, cancel }, { onText: options.onText })) as GenerateResult;
+      const value = (await result) as EngineResult;
+      return job?.cancelCause && value.finishReason === 'cancelled' ? { ...value, cancelCause: job.cancelCause } : value;
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }
@@ -80,17 +128,55 @@ export class Engine {
     } finally {
       this.worker = undefined;
       this.loadedModel = undefined;
+      this.failAll(new EngineError('internal', 'The engine was shut down.'));
       await worker.terminate();
     }
   }
 
-  private call(message: Request, handlers: Omit<Pending, 'resolve' | 'reject'> = {}): Promise<unknown> {
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
+  private call(
+    message: Request,
+    options: {
+      onText?(text: string, tokens: number): void;
+      onProgress?(message: string): void;
+      priority?: Priority;
+      /** The generate request's cancel flag, shared with the worker. */
+      flag?: Int32Array;
+      onStart?(): void;
+      created?(job: EngineJob): void;
+    } = {},
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, ...handlers });
-      worker.ref(); // keep the process alive while a request is out
-      worker.postMessage({ ...message, id } as HostMessage);
+      const job: EngineJob = {
+        id: this.nextId++,
+        message,
+        priority: options.priority ?? 'interactive',
+        resolve,
+        reject,
+        onText: options.onText,
+        onProgress: options.onProgress,
+        start: () => {
+          try {
+            const worker = this.ensureWorker();
+            worker.ref(); // keep the process alive while a request is out
+            options.onStart?.();
+            worker.postMessage({ ...message, id: job.id } as HostMessage);
+          } catch (e) {
+            this.scheduler.finished(job);
+            reject(e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e)));
+          }
+        },
+        stop: (cause) => {
+          job.cancelCause ??= cause;
+          if (options.flag) Atomics.store(options.flag, 0, 1);
+        },
+        drop: (cause) => {
+          job.cancelCause ??= cause;
+          if (message.kind === 'generate') resolve(notStarted(cause));
+          else reject(new EngineError('internal', 'The request was cancelled before it started.'));
+        },
+      };
+      options.created?.(job);
+      this.scheduler.submit(job);
     });
   }
 
@@ -102,9 +188,7 @@ export class Engine {
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.loadedModel = undefined;
-      const error = new EngineError('internal', `The engine's worker thread stopped (${reason}). Load the model again.`);
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
+      this.failAll(new EngineError('internal', `The engine's worker thread stopped (${reason}). Load the model again.`));
     };
     worker.on('error', (e) => fail(e.message));
     worker.on('exit', (code) => fail(`exit code ${code}`));
@@ -113,20 +197,26 @@ export class Engine {
     return worker;
   }
 
+  /** Fails the running request and every waiting one. */
+  private failAll(error: Error): void {
+    const running = this.scheduler.running;
+    for (const job of [...(running ? [running] : []), ...this.scheduler.clear()]) job.reject(error);
+  }
+
   private onMessage(message: WorkerMessage): void {
-    const p = this.pending.get(message.id);
-    if (!p) return;
+    const job = this.scheduler.running;
+    if (!job || job.id !== message.id) return;
     switch (message.kind) {
-      case 'progress': p.onProgress?.(message.message); break;
-      case 'text': p.onText?.(message.text, message.tokens); break;
-      case 'done': this.settle(message.id); p.resolve(message.value); break;
-      case 'failed': this.settle(message.id); p.reject(EngineError.fromJSON(message.error)); break;
+      case 'progress': job.onProgress?.(message.message); break;
+      case 'text': job.onText?.(message.text, message.tokens); break;
+      case 'done': this.settle(job); job.resolve(message.value); break;
+      case 'failed': this.settle(job); job.reject(EngineError.fromJSON(message.error)); break;
     }
   }
 
-  private settle(id: number): void {
-    this.pending.delete(id);
+  private settle(job: EngineJob): void {
+    this.scheduler.finished(job);
     // An idle worker must not keep a CLI or test process from exiting.
-    if (this.pending.size === 0) this.worker?.unref();
+    if (!this.scheduler.running) this.worker?.unref();
   }
 }

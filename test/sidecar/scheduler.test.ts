@@ -1,0 +1,141 @@
+// The scheduler's policy on fake jobs, then the engine (its real worker thread, the tiny model) under it:
+// interactive first, completions superseded by newer ones, and a chat that arrives while a completion runs
+// starting within one decode step.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Engine, type EngineResult } from '../../sidecar/engine/engine';
+import { Scheduler, type CancelCause, type Job, type Priority } from '../../sidecar/engine/scheduler';
+import type { ChatMessage } from '../../sidecar/engine/template';
+import { ensureModel } from '../fixtures/models';
+
+class FakeJob implements Job {
+  readonly events: string[] = [];
+  constructor(readonly name: string, readonly priority: Priority, private readonly log: string[]) {}
+  start(): void { this.log.push(`start ${this.name}`); }
+  stop(cause: CancelCause): void { this.log.push(`stop ${this.name} (${cause})`); }
+  drop(cause: CancelCause): void { this.log.push(`drop ${this.name} (${cause})`); }
+}
+
+describe('scheduler policy (fake jobs)', () => {
+  it('runs interactive jobs first, in order, and background ones only when none waits', () => {
+    const log: string[] = [];
+    const s = new Scheduler<FakeJob>();
+    const a = new FakeJob('chat-a', 'interactive', log);
+    const c = new FakeJob('completion', 'background', log);
+    const b = new FakeJob('chat-b', 'interactive', log);
+    s.submit(a);
+    s.submit(c);
+    s.submit(b);
+    assert.deepEqual(s.queued.map((j) => j.name), ['chat-b', 'completion']);
+    s.finished(a);
+    s.finished(b);
+    s.finished(c);
+    assert.deepEqual(log, ['start chat-a', 'start chat-b', 'start completion']);
+    assert.equal(s.running, undefined);
+  });
+
+  it('a newer completion supersedes a waiting one (dropped) and a running one (stopped)', () => {
+    const log: string[] = [];
+    const s = new Scheduler<FakeJob>();
+    const c1 = new FakeJob('c1', 'background', log);
+    const c2 = new FakeJob('c2', 'background', log);
+    const c3 = new FakeJob('c3', 'background', log);
+    s.submit(c1);
+    s.submit(c2);
+    s.submit(c3);
+    s.finished(c1);
+    assert.deepEqual(log, ['start c1', 'stop c1 (superseded)', 'drop c2 (superseded)', 'stop c1 (superseded)', 'start c3']);
+  });
+
+  it('an interactive job preempts a running completion, which the queue does not restart', () => {
+    const log: string[] = [];
+    const s = new Scheduler<FakeJob>();
+    const c = new FakeJob('completion', 'background', log);
+    const chat = new FakeJob('chat', 'interactive', log);
+    s.submit(c);
+    s.submit(chat);
+    s.finished(c);
+    s.finished(chat);
+    assert.deepEqual(log, ['start completion', 'stop completion (preempted)', 'start chat']);
+  });
+
+  it('a caller cancel drops a waiting job at once and stops a running one', () => {
+    const log: string[] = [];
+    const s = new Scheduler<FakeJob>();
+    const a = new FakeJob('a', 'interactive', log);
+    const b = new FakeJob('b', 'interactive', log);
+    s.submit(a);
+    s.submit(b);
+    s.cancel(b);
+    s.cancel(a);
+    s.finished(a);
+    assert.deepEqual(log, ['start a', 'drop b (caller)', 'stop a (caller)']);
+    assert.equal(s.running, undefined);
+  });
+});
+
+describe('engine scheduling (tiny model, real worker thread)', () => {
+  let engine: Engine;
+  const prompt: ChatMessage[] = [{ role: 'user', content: 'def fibonacci(n):' }];
+  const chat: ChatMessage[] = [{ role: 'user', content: 'What is a closure?' }];
+
+  before(async () => {
+    engine = new Engine();
+    await engine.load(ensureModel('tiny'), { executionProvider: 'cpu', threads: 2 });
+  });
+  after(() => engine?.dispose());
+
+  it('a chat arriving during a long completion starts within one decode step', async () => {
+    let completionTokens = 0;
+    let tokensWhenChatArrived = -1;
+    let chatStartedAfter = -1;
+    let chatResult: Promise<EngineResult> | undefined;
+    const completion = engine.generate({ messages: prompt, maxNewTokens: 4000, stopOnEos: false }, {
+      priority: 'background',
+      onText: (_t, tokens) => {
+        completionTokens = tokens;
+        if (tokens === 5 && !chatResult) {
+          tokensWhenChatArrived = tokens;
+          chatResult = engine.generate({ messages: chat, maxNewTokens: 8, stopOnEos: false }, {
+            onStart: () => { chatStartedAfter = completionTokens - tokensWhenChatArrived; },
+          });
+        }
+      },
+    });
+    const c = await completion;
+    const r = await chatResult!;
+    assert.equal(c.finishReason, 'cancelled');
+    assert.equal(c.cancelCause, 'preempted');
+    assert.ok(c.usage.completionTokens <= tokensWhenChatArrived + 1,
+      `the completion went on for ${c.usage.completionTokens - tokensWhenChatArrived} tokens after the chat arrived`);
+    assert.ok(chatStartedAfter >= 0 && chatStartedAfter <= 1, `the chat started ${chatStartedAfter} decode steps after it arrived`);
+    assert.equal(r.usage.completionTokens, 8);
+    assert.equal(r.finishReason, 'length');
+  });
+
+  it('of completions fired in a row only the last runs to the end; the others end cancelled, not dropped', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+      engine.generate({ messages: [{ role: 'user', content: `line ${i}` }], maxNewTokens: 40, stopOnEos: false }, { priority: 'background' })));
+    const last = results.pop()!;
+    assert.equal(last.finishReason, 'length');
+    assert.equal(last.usage.completionTokens, 40);
+    for (const r of results) {
+      assert.equal(r.finishReason, 'cancelled');
+      assert.equal(r.cancelCause, 'superseded');
+      assert.ok(r.usage.completionTokens <= 1, `a superseded completion generated ${r.usage.completionTokens} tokens`);
+    }
+  });
+
+  it('a chat waiting behind another is cancelled at once when its caller aborts, and the engine goes on', async () => {
+    const first = engine.generate({ messages: chat, maxNewTokens: 20, stopOnEos: false });
+    const abort = new AbortController();
+    const second = engine.generate({ messages: chat, maxNewTokens: 20, stopOnEos: false }, { signal: abort.signal, onStart: () => assert.fail('must not start') });
+    assert.equal(engine.queued, 1);
+    abort.abort();
+    const r2 = await second;
+    assert.equal(r2.finishReason, 'cancelled');
+    assert.equal(r2.cancelCause, 'caller');
+    assert.equal(r2.usage.promptTokens, 0);
+    assert.equal((await first).usage.completionTokens, 20);
+  });
+});
