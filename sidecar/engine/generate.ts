@@ -17,6 +17,8 @@ export interface GenerateRequest {
   tools?: ToolDefinition[];
   /** An already tokenized prompt, fed as is instead of rendering `messages` (benchmarks, debugging). */
   promptIds?: number[];
+  /** Text the answer starts with, fed after the assistant marker (inline completions: the code before the cursor). */
+  assistantPrefix?: string;
   /** Set to false to keep generating past eos tokens (benchmarks on random weights). Default true. */
   stopOnEos?: boolean;
   /** Upper bound on generated tokens; also capped by what is left of the context. */
@@ -98,7 +100,7 @@ export class Generator {
 
   async generate(request: GenerateRequest, signal: CancelSignal, events: GenerateEvents = {}): Promise<GenerateResult> {
     const start = now();
-    const prompt = request.promptIds ?? this.prompts.render(request.messages, request.tools).ids;
+    const prompt = request.promptIds ?? this.prompts.render(request.messages, request.tools, request.assistantPrefix).ids;
     if (prompt.length === 0) throw new EngineError('internal', 'The prompt is empty.');
     if (prompt.length >= this.contextLength) {
       throw new EngineError('prompt-too-long',

@@ -33,8 +33,10 @@ export class PromptBuilder {
    * message content and tool definitions is split with a marker before rendering, and the pieces are tokenized
    * separately: no added token can match across the split, while the template's own markup stays special.
    */
-  render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): RenderedPrompt {
-    const marked = this.template.render(messages.map(escapeMessage), { tools: tools?.map(escapeTool), addGenerationPrompt: true });
+  render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[], assistantPrefix = ''): RenderedPrompt {
+    // `assistantPrefix`: the start of the answer, written for the model (inline completions pre-fill the code
+    // before the cursor so the model continues it); it is data too.
+    const marked = this.template.render(messages.map(escapeMessage), { tools: tools?.map(escapeTool), addGenerationPrompt: true }) + escapeText(assistantPrefix);
     const pieces = marked.split(SPLIT);
     return { text: pieces.join(''), ids: pieces.flatMap((piece) => this.tokenizer.encode(piece)) };
   }
