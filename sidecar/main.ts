@@ -7,8 +7,11 @@ import {
 } from 'vscode-languageserver/node';
 import { Engine } from './engine/engine';
 import { EngineError } from './engine/errors';
+import { registerDiagnostics } from './diagnostics';
+import { TokenCounter } from './tokenCount';
+import { registerCompletions } from './completions/completionService';
 import {
-  ChatDeltaNotification, ChatRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
+  ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
   StatusRequest, type ChatResult, type PhiErrorData, type SidecarStatus,
 } from './protocol';
 
@@ -95,6 +98,15 @@ export function serve(connection: Connection, engine = new Engine()): void {
     }
   });
 
+  const counter = new TokenCounter();
+  connection.onRequest(CountTokensRequest, (params) => {
+    try {
+      return counter.count(engine.model?.dir, params);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  });
+
   connection.onRequest(RenderPromptRequest, async (params) => {
     try {
       return await engine.renderPrompt(params.messages, params.tools);
@@ -103,6 +115,8 @@ export function serve(connection: Connection, engine = new Engine()): void {
     }
   });
 
+  registerDiagnostics(connection);
+  registerCompletions(connection, engine);
   connection.onShutdown(() => engine.dispose());
   connection.listen();
 }

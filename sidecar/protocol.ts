@@ -105,9 +105,9 @@ export interface ToolStepNotice {
 }
 
 /** The answer to phi/chat: the whole turn. */
-export interface ChatResult extends Omit<GenerateResult, 'finishReason'> {
+export interface ChatResult extends Omit<GenerateResult, 'finishReason' | 'toolCall'> {
   /** 'tool-calls': the turn ended at a call (toolExecution 'return'). */
-  finishReason: GenerateResult['finishReason'] | 'tool-calls';
+  finishReason: Exclude<GenerateResult['finishReason'], 'tool-call'> | 'tool-calls';
   /**
    * The turn as it goes into the conversation, in order: assistant messages (with their toolCalls), tool results,
    * and the final assistant answer. Send them back with the next turn so the cached prefix is reused.
@@ -122,6 +122,20 @@ export interface RenderPromptParams {
   tools?: ToolDefinition[];
 }
 
+export interface CountTokensParams {
+  /** Text: its tokens as they are inside a message. */
+  text?: string;
+  /** Messages instead: the whole prompt's tokens (with `tools`), and what each message adds to it. */
+  messages?: ChatMessage[];
+  tools?: ToolDefinition[];
+}
+
+export interface CountTokensResult {
+  tokens: number;
+  /** With `messages`: each message's own tokens, its role markers included. */
+  perMessage?: number[];
+}
+
 export const StatusRequest = new RequestType0<SidecarStatus, PhiErrorData>('phi/status');
 /** Progress of the load stages goes to the client's workDoneToken (window/workDoneProgress). */
 export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, PhiErrorData>('phi/loadModel');
@@ -132,10 +146,82 @@ export const RunToolRequest = new RequestType<RunToolParams, ToolResult, void>('
 /** A tool call the sidecar refused (invalid after repair): the model is told, and so is the user. */
 export const ToolStepNotification = new NotificationType<ToolStepNotice>('phi/toolStepRefused');
 export const RenderPromptRequest = new RequestType<RenderPromptParams, { text: string; ids: number[] }, PhiErrorData>('phi/renderPrompt');
+/** Tokens by the loaded model's tokenizer and template, answered at once even while a turn is generated. */
+export const CountTokensRequest = new RequestType<CountTokensParams, CountTokensResult, PhiErrorData>('phi/countTokens');
 /** Text of a turn as it is generated, whole UTF-8 characters only. */
 export const ChatDeltaNotification = new NotificationType<ChatDelta>('phi/chatDelta');
 /** Sent whenever the status changes (load stages, generation speed about twice a second). */
 export const StatusNotification = new NotificationType<SidecarStatus>('phi/statusChanged');
+
+/** One execution provider tried on this machine (phi/probeProviders): whether it loads, and if not, why. */
+export interface ProviderProbe {
+  provider: string;
+  loads: boolean;
+  reason?: string;
+}
+
+export interface ProviderProbeResult {
+  providers: ProviderProbe[];
+  onnxruntimeVersion: string;
+}
+
+/** What phi/checkModelFolder finds in a folder: readModelFolder's verdict, without loading the model. */
+export interface ModelFolderCheck {
+  dir: string;
+  ok: boolean;
+  error?: PhiErrorData;
+  warnings: string[];
+  /** The folder's files and their sizes (top level). */
+  files: { name: string; bytes: number }[];
+  summary?: { modelType: string; numLayers: number; contextLength: number; kvType: string; exportedFor: string[] };
+}
+
+/** Tries each execution provider on a tiny built-in graph (cached per sidecar process). */
+export const ProbeProvidersRequest = new RequestType0<ProviderProbeResult, PhiErrorData>('phi/probeProviders');
+/** Checks a model folder the way loading it would, without loading it (for Phi: Doctor). */
+export const CheckModelFolderRequest = new RequestType<{ dir: string }, ModelFolderCheck, PhiErrorData>('phi/checkModelFolder');
+
+/** An inline completion at the cursor (phi/inlineCompletion); see sidecar/completions/. */
+export interface InlineCompletionParams {
+  languageId: string;
+  /** The file's name, shown to the model. */
+  fileName?: string;
+  /** The text before the cursor (a window of it is enough: whole lines from a stable start keep the KV cache warm). */
+  prefix: string;
+  /** The text after the cursor. */
+  suffix: string;
+  /** 'auto' (default): a block when the cursor's line opens one, else the rest of the line. */
+  multiline?: 'auto' | 'line' | 'block';
+  /** The document's indentation style: lines the model indents otherwise are converted. */
+  indent?: { insertSpaces: boolean; tabSize: number };
+  /** Token cap of the completion (default: 48 for a line, 160 for a block). */
+  maxTokens?: number;
+  /** Time cap from when the model starts on it, in ms (default 4000): then the completion ends with what it has. */
+  timeoutMs?: number;
+  maxPrefixTokens?: number;
+  maxSuffixTokens?: number;
+}
+
+export interface InlineCompletionResult {
+  /** The text to insert at the cursor; empty: nothing to suggest. */
+  text: string;
+  /**
+   * 'stop': the completion is complete; 'length' / 'timeout': cut by the token or time cap; 'cancelled': see
+   * `cancelCause` (the client cancelled it, a newer completion superseded it, or a chat preempted it).
+   */
+  finishReason: 'stop' | 'length' | 'timeout' | 'cancelled';
+  cancelCause?: 'caller' | 'superseded' | 'preempted';
+  mode: 'line' | 'block';
+  usage: GenerateResult['usage'];
+  timings: GenerateResult['timings'];
+}
+
+/**
+ * Ghost text for the cursor. A background request: chats go first, and a newer completion supersedes this one
+ * (it then ends at once, or within one decode step if it runs, with finishReason 'cancelled'). Custom rather than
+ * LSP's textDocument/inlineCompletion: see sidecar/completions/completionService.ts.
+ */
+export const InlineCompletionRequest = new RequestType<InlineCompletionParams, InlineCompletionResult, PhiErrorData>('phi/inlineCompletion');
 
 /** JSON-RPC error codes the sidecar answers with; `data` carries the PhiErrorData. */
 export const PhiErrorCodes = {

@@ -1,0 +1,85 @@
+// phi/inlineCompletion: prompt (completionPrompt.ts) → the engine at background priority → shaped ghost text
+// (completionShaper.ts). The generation stops as soon as the shaper has a whole completion, at the token cap, at
+// the time cap, or when the request is cancelled ($/cancelRequest from a newer keystroke, a newer completion
+// superseding it in the engine's scheduler, or a chat preempting it).
+//
+// Why a phi/* request and not LSP's textDocument/inlineCompletion: the LSP method needs the documents synced to the
+// server (every open file's full text, then every keystroke), though a completion only needs a window around the
+// cursor; vscode-languageclient registers its provider only once the server runs, and the sidecar starts lazily;
+// and the result here carries what the LSP item cannot (why it ended, tokens, timings), which the client logs and
+// the tests check. The policy (debounce, cache, when to trigger) lives in the extension, which has the document.
+import { ResponseError, type Connection } from 'vscode-languageserver/node';
+import type { Engine, EngineResult } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { InlineCompletionRequest, PhiErrorCodes, type InlineCompletionParams, type InlineCompletionResult, type PhiErrorData } from '../protocol';
+import { buildCompletionPrompt } from './completionPrompt';
+import { shapeCompletion } from './completionShaper';
+
+export const DEFAULT_TIMEOUT_MS = 4000;
+const MAX_TOKENS = { line: 48, block: 160 } as const;
+
+export class CompletionService {
+  constructor(private readonly engine: Pick<Engine, 'generate'>) {}
+
+  async complete(params: InlineCompletionParams, signal?: AbortSignal): Promise<InlineCompletionResult> {
+    const prompt = buildCompletionPrompt(params);
+    const options = { indent: params.indent };
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    if (signal?.aborted) stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let raw = '';
+    let complete = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    let result: EngineResult;
+    try {
+      result = await this.engine.generate(
+        { messages: prompt.messages, assistantPrefix: prompt.assistantPrefix, maxNewTokens: params.maxTokens ?? MAX_TOKENS[prompt.mode], sampling: { temperature: 0 } },
+        {
+          priority: 'background',
+          signal: stop.signal,
+          // The time cap runs from when the model starts on it: time spent waiting behind a chat is not its fault.
+          onStart: () => {
+            timer = setTimeout(() => { timedOut = true; stop.abort(); }, params.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+          },
+          onText: (text) => {
+            raw += text;
+            if (!complete && shapeCompletion(raw, prompt, false, options).done) {
+              complete = true;
+              stop.abort();
+            }
+          },
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    const base = { mode: prompt.mode, usage: result.usage, timings: result.timings };
+    // Stopped by its own caller or by the scheduler: no suggestion (the user moved on).
+    if (result.finishReason === 'cancelled' && !complete && !timedOut) {
+      return { ...base, text: '', finishReason: 'cancelled', cancelCause: result.cancelCause ?? 'caller' };
+    }
+    const { text } = shapeCompletion(raw, prompt, true, options);
+    const finishReason = complete || result.finishReason === 'stop' ? 'stop' : timedOut ? 'timeout' : 'length';
+    return { ...base, text, finishReason };
+  }
+}
+
+/** Serves phi/inlineCompletion on `connection`; $/cancelRequest reaches the engine through the token. */
+export function registerCompletions(connection: Connection, engine: Pick<Engine, 'generate'>): void {
+  const service = new CompletionService(engine);
+  connection.onRequest(InlineCompletionRequest, async (params, token) => {
+    const abort = new AbortController();
+    const subscription = token.onCancellationRequested(() => abort.abort());
+    try {
+      return await service.complete(params, abort.signal);
+    } catch (e) {
+      const error = e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e));
+      throw new ResponseError<PhiErrorData>(PhiErrorCodes.engine, error.message, error.toJSON());
+    } finally {
+      subscription.dispose();
+    }
+  });
+}

@@ -1,0 +1,105 @@
+// phi/inlineCompletion on the real sidecar (dist/sidecar.js in a child process, JSON-RPC over its IPC channel),
+// tiny model: a burst of keystrokes ends with one answer and the rest cancelled (not run to the end), a client
+// cancel stops one, and a chat that arrives while a completion runs is not held up by it.
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CancellationTokenSource, createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection,
+} from 'vscode-languageserver-protocol/node';
+import {
+  ChatDeltaNotification, ChatRequest, InlineCompletionRequest, LoadModelRequest, type InlineCompletionParams,
+} from '../../sidecar/protocol';
+import { ensureModel } from '../fixtures/models';
+
+const sidecar = path.join(__dirname, '..', '..', 'dist', 'sidecar.js');
+
+/** What the editor sends after keystroke `i` of typing `const total = items.reduce(...)`. */
+function keystroke(i: number, extra: Partial<InlineCompletionParams> = {}): InlineCompletionParams {
+  const typed = 'const total = items.reduce((sum, item) => sum + item.price, 0);'.slice(0, i + 1);
+  return {
+    languageId: 'typescript', fileName: 'cart.ts',
+    prefix: `export function cartTotal(items: { price: number }[]): number {\n  ${typed}`,
+    suffix: '\n  return total;\n}\n',
+    ...extra,
+  };
+}
+
+describe('inline completions over JSON-RPC (tiny model)', () => {
+  let child: ChildProcess;
+  let rpc: MessageConnection;
+  let onDelta: (turnId: string) => void = () => {};
+
+  before(async () => {
+    child = fork(sidecar, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    rpc = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    rpc.onNotification(ChatDeltaNotification, (d) => onDelta(d.turnId));
+    rpc.onNotification('phi/statusChanged', () => {});
+    rpc.onNotification('window/logMessage', () => {});
+    rpc.onNotification('$/progress', () => {});
+    rpc.onRequest('window/workDoneProgress/create', () => null);
+    rpc.listen();
+    await rpc.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+    await rpc.sendNotification('initialized', {});
+    await rpc.sendRequest(LoadModelRequest, { dir: ensureModel('tiny'), executionProvider: 'cpu', threads: 2 });
+  });
+  after(() => {
+    rpc?.dispose();
+    child?.kill('SIGKILL');
+  });
+
+  it('answers a completion with shaped text, its mode and usage', async () => {
+    const r = await rpc.sendRequest(InlineCompletionRequest, keystroke(20));
+    assert.notEqual(r.finishReason, 'cancelled');
+    assert.equal(r.mode, 'line');
+    assert.ok(!r.text.includes('\n'), 'a single-line completion has no newline');
+    assert.ok(r.usage.promptTokens > 20 && r.usage.completionTokens > 0);
+    const block = await rpc.sendRequest(InlineCompletionRequest, { languageId: 'typescript', prefix: 'function f() {', suffix: '' });
+    assert.equal(block.mode, 'block');
+  });
+
+  it('20 completions fired in quick succession: exactly one answered, 19 cancelled, none of those run to the end', async () => {
+    const maxTokens = 200;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      rpc.sendRequest(InlineCompletionRequest, keystroke(i, { maxTokens, multiline: 'line', timeoutMs: 60_000 }))));
+    const answered = results.filter((r) => r.finishReason !== 'cancelled');
+    const cancelled = results.filter((r) => r.finishReason === 'cancelled');
+    assert.equal(answered.length, 1, `answered: ${answered.length}`);
+    assert.equal(cancelled.length, 19);
+    assert.equal(results[19].finishReason === 'cancelled', false, 'the newest keystroke wins');
+    for (const r of cancelled) {
+      assert.equal(r.cancelCause, 'superseded');
+      assert.equal(r.text, '');
+      // A superseded request stops within one decode step if it was running, and never starts if it waited.
+      assert.ok(r.usage.completionTokens <= 1, `a cancelled completion generated ${r.usage.completionTokens} of up to ${maxTokens} tokens`);
+    }
+    const generated = cancelled.reduce((n, r) => n + r.usage.completionTokens, 0);
+    assert.ok(generated < maxTokens, `the 19 cancelled ones generated ${generated} tokens together`);
+  });
+
+  it('a client cancel ($/cancelRequest) ends a running completion as cancelled by the caller', async () => {
+    const source = new CancellationTokenSource();
+    const pending = rpc.sendRequest(InlineCompletionRequest, keystroke(30, { maxTokens: 4000, multiline: 'block', timeoutMs: 60_000 }), source.token);
+    setTimeout(() => source.cancel(), 150);
+    const r = await pending;
+    assert.equal(r.finishReason, 'cancelled');
+    assert.equal(r.cancelCause, 'caller');
+    assert.ok(r.usage.completionTokens < 4000);
+  });
+
+  it('a chat arriving while a long completion runs preempts it, and the completion says so', async () => {
+    const completion = rpc.sendRequest(InlineCompletionRequest, keystroke(40, { maxTokens: 4000, multiline: 'block', timeoutMs: 60_000 }));
+    await new Promise((r) => setTimeout(r, 300));
+    let firstDelta = 0;
+    onDelta = (id) => { if (id === 'during' && !firstDelta) firstDelta = performance.now(); };
+    const sent = performance.now();
+    const chat = await rpc.sendRequest(ChatRequest, { turnId: 'during', messages: [{ role: 'user', content: 'Hi' }], maxNewTokens: 6 });
+    onDelta = () => {};
+    const c = await completion;
+    assert.equal(chat.usage.completionTokens > 0, true);
+    // The completion either finished on its own within 300 ms (then nothing to show) or was preempted.
+    if (c.finishReason === 'cancelled') assert.equal(c.cancelCause, 'preempted');
+    assert.ok(firstDelta - sent < 5000, `the chat's first text came ${(firstDelta - sent).toFixed(0)} ms after it was sent`);
+  });
+});
