@@ -71,8 +71,9 @@ describe('inline completions over JSON-RPC (tiny model)', () => {
     for (const r of cancelled) {
       assert.equal(r.cancelCause, 'superseded');
       assert.equal(r.text, '');
-      // A superseded request stops within one decode step if it was running, and never starts if it waited.
-      assert.ok(r.usage.completionTokens <= 1, `a cancelled completion generated ${r.usage.completionTokens} of up to ${maxTokens} tokens`);
+      // A superseded request never starts if it waited, and stops within one decode step of the next request's
+      // arrival if it ran (test/sidecar/scheduler.test.ts measures that step on the engine itself).
+      assert.ok(r.usage.completionTokens < maxTokens, `a cancelled completion generated ${r.usage.completionTokens} of up to ${maxTokens} tokens`);
     }
     const generated = cancelled.reduce((n, r) => n + r.usage.completionTokens, 0);
     assert.ok(generated < maxTokens, `the 19 cancelled ones generated ${generated} tokens together`);
