@@ -12,9 +12,12 @@ import {
   type CloseHandlerResult, type ErrorHandlerResult, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import {
-  ChatDeltaNotification, ChatRequest, LoadModelRequest, StatusNotification, StatusRequest,
-  type ChatParams, type ChatResult, type EngineErrorCode, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
+  ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, RunToolRequest, StatusNotification, StatusRequest, ToolStepNotification,
+  type ToolCallInfo, type ToolResult, type ToolStepNotice,
+  type ChatParams, type ChatResult, type CountTokensParams, type CountTokensResult, type EngineErrorCode, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
 } from '../sidecar/protocol';
+import { CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbeResult } from '../sidecar/protocol';
+import { InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult } from '../sidecar/protocol';
 
 export type ConnectionState =
   | 'stopped'     // not started yet (or stopped on purpose)
@@ -41,6 +44,12 @@ function isPhiErrorData(value: unknown): value is PhiErrorData {
   return typeof d === 'object' && d !== null && typeof d.code === 'string' && typeof d.message === 'string';
 }
 
+/** What a turn with tools does when the sidecar asks: run a call (phi/runTool), hear of a refused one. */
+export interface TurnTools {
+  runTool(call: ToolCallInfo, token: vscode.CancellationToken): Promise<ToolResult>;
+  onRefused?(notice: ToolStepNotice): void;
+}
+
 const RESTART_WINDOW_MS = 3 * 60_000;
 const MAX_RESTARTS = 3;
 
@@ -52,6 +61,8 @@ export class SidecarClient implements vscode.Disposable {
   private crashes: number[] = [];
   private restartPending = false;
   private readonly deltaHandlers = new Map<string, (text: string) => void>();
+  /** Tool handlers of the running turns, by turnId. */
+  private readonly toolHandlers = new Map<string, TurnTools>();
 
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   /** The connection state or the sidecar's status changed. */
@@ -108,6 +119,10 @@ export class SidecarClient implements vscode.Disposable {
         this.changeEmitter.fire();
       }),
       client.onNotification(ChatDeltaNotification, (d) => this.deltaHandlers.get(d.turnId)?.(d.text)),
+      // A call for a turn that is gone (stopped meanwhile) is answered, never left hanging.
+      client.onRequest(RunToolRequest, (p, token) => this.toolHandlers.get(p.turnId)?.runTool(p.call, token)
+        ?? { content: 'The turn has ended, so the tool was not run.', isError: true }),
+      client.onNotification(ToolStepNotification, (n) => this.toolHandlers.get(n.turnId)?.onRefused?.(n)),
       client.onDidChangeState((e) => {
         if (e.newState === State.Running) {
           const afterRestart = this.restartPending;
@@ -242,22 +257,67 @@ export class SidecarClient implements vscode.Disposable {
     }
   }
 
-  /** One assistant turn; `onDelta` gets the text as it is generated. Cancel `token` to stop the model. */
-  async chat(params: ChatParams, onDelta: (text: string) => void, token?: vscode.CancellationToken): Promise<ChatResult> {
+  /**
+   * One assistant turn; `onDelta` gets the text as it is generated, `tools` runs the calls the model makes (with
+   * params.tools). Cancel `token` to stop the model.
+   */
+  async chat(params: ChatParams, onDelta: (text: string) => void, token?: vscode.CancellationToken, tools?: TurnTools): Promise<ChatResult> {
     const client = await this.start();
     this.deltaHandlers.set(params.turnId, onDelta);
+    if (tools) this.toolHandlers.set(params.turnId, tools);
     try {
       return await client.sendRequest(ChatRequest, params, token);
     } catch (e) {
       throw this.toPhiError(e, 'while answering');
     } finally {
       this.deltaHandlers.delete(params.turnId);
+      this.toolHandlers.delete(params.turnId);
+    }
+  }
+
+  /** Tokens by the loaded model's tokenizer (answered even while a turn is being generated). */
+  async countTokens(params: CountTokensParams, token?: vscode.CancellationToken): Promise<CountTokensResult> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(CountTokensRequest, params, token);
+    } catch (e) {
+      throw this.toPhiError(e, 'while counting tokens');
+    }
+  }
+
+  /** Ghost text at a cursor (a background request: chats go first). Cancel `token` when the user typed on. */
+  async inlineCompletion(params: InlineCompletionParams, token?: vscode.CancellationToken): Promise<InlineCompletionResult> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(InlineCompletionRequest, params, token);
+    } catch (e) {
+      throw this.toPhiError(e, 'while completing');
     }
   }
 
   async getStatus(): Promise<SidecarStatus> {
     const client = await this.start();
     return client.sendRequest(StatusRequest);
+  }
+
+  /** Which execution providers load on this machine, and why the others do not (tried once per sidecar). */
+  async probeProviders(): Promise<ProviderProbeResult> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(ProbeProvidersRequest);
+    } catch (e) {
+      throw this.toPhiError(e, 'while trying the execution providers');
+    }
+  }
+
+  /** The sidecar's checks of a model folder, without loading it. */
+  async checkModelFolder(dir: string): Promise<ModelFolderCheck> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(CheckModelFolderRequest, { dir });
+    } catch (e) {
+      throw this.toPhiError(e, 'while checking the model folder');
+    }
   }
 
   dispose(): void {

@@ -1,0 +1,110 @@
+// Ghost text from Phi: VS Code's InlineCompletionItemProvider over the sidecar's phi/inlineCompletion.
+// When to offer one is triggerPolicy.ts; cache, debounce and cancellation are completionRequester.ts; the prompt
+// and where the completion stops are the sidecar's (sidecar/completions/). VS Code cancels the previous call's
+// token on every keystroke, and that cancel reaches the model ($/cancelRequest), so a newer keystroke always wins.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelManager } from '../model/modelManager';
+import { PhiError, type SidecarClient } from '../sidecarClient';
+import { CompletionRequester } from './completionRequester';
+import { autoTriggerAllowed, completionsEnabledFor, prefixStartLine } from './triggerPolicy';
+
+const SUFFIX_LINES = 60;
+
+export function completionSettings() {
+  const c = vscode.workspace.getConfiguration('phiLocal.completions');
+  const debounceMs = c.get<number>('debounceMs', 300);
+  const timeoutMs = c.get<number>('timeoutMs', 4000);
+  return {
+    enable: c.get<unknown>('enable'),
+    debounceMs: Number.isFinite(debounceMs) && debounceMs >= 0 ? debounceMs : 300,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 4000,
+  };
+}
+
+export function completionsEnabled(languageId: string): boolean {
+  return completionsEnabledFor(languageId, completionSettings().enable);
+}
+
+export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
+  private readonly requester: CompletionRequester;
+  private inFlight = 0;
+  private readonly busyEmitter = new vscode.EventEmitter<boolean>();
+  /** True while the model works on a completion (the status item spins). */
+  readonly onDidChangeBusy = this.busyEmitter.event;
+
+  constructor(
+    private readonly sidecar: SidecarClient,
+    private readonly models: ModelManager,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.requester = new CompletionRequester(async (params, token) => {
+      this.setBusy(+1);
+      try {
+        // The first completion loads the model (if one is configured); typing on meanwhile cancels only the request.
+        await this.models.ensureLoaded();
+        return await this.sidecar.inlineCompletion(params, token as vscode.CancellationToken);
+      } finally {
+        this.setBusy(-1);
+      }
+    }, () => completionSettings().debounceMs);
+  }
+
+  private setBusy(delta: number): void {
+    const was = this.inFlight > 0;
+    this.inFlight += delta;
+    if (was !== this.inFlight > 0) this.busyEmitter.fire(this.inFlight > 0);
+  }
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
+    const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+    if (!completionsEnabled(document.languageId) && !explicit) return undefined;
+    // The suggest widget is open: its item decides what gets inserted; do not compete with it.
+    if (context.selectedCompletionInfo && !explicit) return undefined;
+    const line = document.lineAt(position.line).text;
+    const linePrefix = line.slice(0, position.character);
+    const lineSuffix = line.slice(position.character);
+    if (!explicit && !autoTriggerAllowed(linePrefix, lineSuffix).ok) return undefined;
+    if (!this.models.configured) {
+      if (explicit) void vscode.window.showInformationMessage('Phi Local: select a model folder first (Phi: Select Model Folder).');
+      return undefined;
+    }
+    const start = new vscode.Position(prefixStartLine(position.line), 0);
+    const endLine = Math.min(document.lineCount - 1, position.line + SUFFIX_LINES);
+    const prefix = document.getText(new vscode.Range(start, position));
+    const suffix = document.getText(new vscode.Range(position, document.lineAt(endLine).range.end));
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
+    const settings = completionSettings();
+    const started = performance.now();
+    try {
+      const answer = await this.requester.request({
+        key: { document: document.uri.toString(), prefix, suffix },
+        explicit,
+        params: {
+          languageId: document.languageId,
+          fileName: path.posix.basename(document.uri.path),
+          prefix,
+          suffix,
+          indent: editor ? { insertSpaces: editor.options.insertSpaces === true, tabSize: Number(editor.options.tabSize) || 4 } : undefined,
+          timeoutMs: settings.timeoutMs,
+        },
+      }, token);
+      if (!answer || !answer.text || token.isCancellationRequested) return undefined;
+      const r = answer.result;
+      this.log.debug(`Completion at ${path.posix.basename(document.uri.path)}:${position.line + 1}: ${answer.fromCache ? 'from cache' : `${r?.finishReason}, ${r?.usage.completionTokens} tokens, prompt ${r?.usage.promptTokens} (${r?.usage.reusedTokens} reused)`} in ${Math.round(performance.now() - started)} ms.`);
+      return [new vscode.InlineCompletionItem(answer.text, new vscode.Range(position, position))];
+    } catch (e) {
+      if (e instanceof PhiError && e.code === 'cancelled') return undefined;
+      // A completion failing must not nag on every keystroke: the log says why, an explicit trigger says so too.
+      this.log.warn(`Completion failed: ${(e as Error).message}`);
+      if (explicit) void vscode.window.showWarningMessage(`Phi Local: no completion: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  dispose(): void {
+    this.busyEmitter.dispose();
+  }
+}
