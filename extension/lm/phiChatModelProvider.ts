@@ -1,0 +1,251 @@
+// Phi-4-mini as a model of VS Code's own Chat and of `vscode.lm` (VS Code 1.104 and later): a language-model chat
+// provider, vendor `phi-local`, registered only where the API exists (on older VS Code the extension's own chat
+// panel is the way in). One model, the configured folder's, "Phi-4-mini (local)":
+// - Listed once a model folder is configured; its token limits are the loaded model's context (before the first
+//   load, the folder's genai_config.json and phiLocal.contextLength, which is what the load gives). VS Code hears
+//   of every change (load, other folder, other context length).
+// - A request loads the model if needed, maps the messages to the Phi-4 template's roles (requestMessages.ts), fits
+//   them into the context from the oldest turn with a notice (contextTrim.ts), and streams the sidecar's text.
+// - Tools: the request's tools go to the sidecar, which renders them in Phi-4's format and constrains the model's
+//   call to them; with toolExecution 'return' the turn ends at the call, which is reported as tool-call parts for
+//   the caller (VS Code's Agent mode) to run. Its results come back in the next request as tool messages.
+// - Cancelling the request's token cancels phi/chat: the decode loop stops within one step.
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ChatParams, ModelInfo, ToolDefinition } from '../../sidecar/protocol';
+import { readLoadSettings, readTurnSettings } from '../config';
+import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
+import { PhiError, type SidecarClient } from '../sidecarClient';
+import { trimNotice, trimToContext } from './contextTrim';
+import {
+  chatProviderApi, type LanguageModelChatInformation, type LanguageModelChatProvider, type LanguageModelChatRequestMessage,
+  type LanguageModelResponsePart, type PrepareLanguageModelChatModelOptions, type ProvideLanguageModelChatResponseOptions,
+} from './languageModelApi';
+import { toChatMessages } from './requestMessages';
+
+export const VENDOR = 'phi-local';
+export const MODEL_NAME = 'Phi-4-mini (local)';
+export const MODEL_FAMILY = 'phi-4-mini';
+/** Model setup: the `languageModelChatProviders` contribution's managementCommand ("Manage" in VS Code's model list). */
+export const MANAGE_COMMAND = 'phiLocal.selectModelFolder';
+
+export interface PhiModelInformation extends LanguageModelChatInformation {
+  /** The model folder. */
+  readonly detail: string;
+}
+
+interface ModelLimits {
+  dir: string;
+  contextLength: number;
+  loaded: boolean;
+}
+
+/** Tokens kept for the answer: the phiLocal.maxNewTokens setting, at most half the context. */
+function outputTokens(contextLength: number): number {
+  return Math.max(1, Math.min(readTurnSettings().maxNewTokens, Math.floor(contextLength / 2)));
+}
+
+/** The context a load of `dir` will have, read before it is loaded: the folder's, or less with the setting. */
+function expectedContextLength(dir: string, setting: number | undefined): number | undefined {
+  try {
+    const genai = JSON.parse(fs.readFileSync(path.join(dir, 'genai_config.json'), 'utf8')) as { model?: { context_length?: unknown } };
+    const folder = genai.model?.context_length;
+    if (typeof folder !== 'number' || !Number.isInteger(folder) || folder <= 0) return undefined;
+    return setting ? Math.min(setting, folder) : folder;
+  } catch {
+    return undefined; // not a model folder: nothing to list; a load says what is wrong
+  }
+}
+
+export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelInformation>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeLanguageModelChatInformation = this.changeEmitter.event;
+  private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
+  private lastKey = '';
+
+  constructor(
+    private readonly sidecar: SidecarClient,
+    private readonly models: ModelManager,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.lastKey = this.key();
+    const changed = () => {
+      const key = this.key();
+      if (key === this.lastKey) return;
+      this.lastKey = key;
+      this.changeEmitter.fire();
+    };
+    this.subscriptions.push(
+      models.onDidChange(changed),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('phiLocal')) changed(); }),
+    );
+  }
+
+  /** What the model list depends on: a change fires onDidChangeLanguageModelChatInformation. */
+  private key(): string {
+    const limits = this.limits();
+    return limits ? `${limits.dir}|${limits.contextLength}|${outputTokens(limits.contextLength)}|${limits.loaded}` : '';
+  }
+
+  /** The loaded model's folder and context; before a load, the configured folder's. */
+  private limits(): ModelLimits | undefined {
+    const phase = this.models.phase;
+    if (phase.kind === 'ready') return { dir: phase.info.dir, contextLength: phase.info.contextLength, loaded: true };
+    const settings = readLoadSettings();
+    if (!settings.location) return undefined;
+    const contextLength = expectedContextLength(settings.location.dir, settings.contextLength);
+    return contextLength ? { dir: settings.location.dir, contextLength, loaded: false } : undefined;
+  }
+
+  /** The model as VS Code lists it. */
+  information(): PhiModelInformation | undefined {
+    const limits = this.limits();
+    if (!limits) return undefined;
+    const maxOutputTokens = outputTokens(limits.contextLength);
+    return {
+      id: modelId(limits.dir),
+      name: MODEL_NAME,
+      family: MODEL_FAMILY,
+      version: path.basename(limits.dir),
+      detail: limits.dir,
+      tooltip: `Microsoft's Phi-4-mini-instruct on this machine, from ${limits.dir}: private, offline, no sign-in. ` +
+        `Context ${limits.contextLength} tokens${limits.loaded ? '' : ' (the model loads on first use)'}.`,
+      maxInputTokens: limits.contextLength - maxOutputTokens,
+      maxOutputTokens,
+      capabilities: { imageInput: false, toolCalling: true },
+      isUserSelectable: true,
+    };
+  }
+
+  provideLanguageModelChatInformation(options: PrepareLanguageModelChatModelOptions): PhiModelInformation[] {
+    const info = this.information();
+    // Asked with the user present (VS Code's "Add Models"), and no folder to offer: open model setup.
+    if (!info && !options.silent) void vscode.commands.executeCommand(MANAGE_COMMAND);
+    return info ? [info] : [];
+  }
+
+  async provideLanguageModelChatResponse(
+    _model: PhiModelInformation,
+    requestMessages: readonly LanguageModelChatRequestMessage[],
+    options: ProvideLanguageModelChatResponseOptions,
+    progress: vscode.Progress<LanguageModelResponsePart>,
+    token: vscode.CancellationToken,
+  ): Promise<void> {
+    try {
+      const info = await this.models.ensureLoaded({ notifyFailure: false });
+      if (token.isCancellationRequested) return;
+      const tools: ToolDefinition[] = (options.tools ?? []).map((t) => ({
+        name: t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown> | undefined,
+      }));
+      const all = toChatMessages(requestMessages);
+      if (!all.some((m) => m.role !== 'system')) throw new Error('The request has no message for Phi-4-mini to answer.');
+      const maxNewTokens = outputTokens(info.contextLength);
+      const messages = await this.fit(all, tools, info, maxNewTokens, progress, token);
+      const params: ChatParams = {
+        turnId: randomUUID(),
+        messages,
+        maxNewTokens,
+        sampling: readTurnSettings().sampling,
+      };
+      if (tools.length > 0) {
+        params.tools = tools;
+        params.toolExecution = 'return';
+        params.toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
+      }
+      const result = await this.sidecar.chat(params, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
+      for (const call of result.toolCalls ?? []) {
+        progress.report(new vscode.LanguageModelToolCallPart(call.id, call.name, call.arguments));
+      }
+      this.log.info(`Language model request: ${result.tokenIds.length} tokens, ${result.finishReason}` +
+        `${result.toolCalls?.length ? ` (${result.toolCalls.map((c) => c.name).join(', ')})` : ''}.`);
+    } catch (e) {
+      if (e instanceof PhiError && e.code === 'cancelled') return;
+      throw this.toApiError(e);
+    }
+  }
+
+  /** The messages that fit the context (with the answer's share kept free); says so when older ones were left out. */
+  private async fit(
+    messages: ReturnType<typeof toChatMessages>, tools: ToolDefinition[], info: ModelInfo, maxNewTokens: number,
+    progress: vscode.Progress<LanguageModelResponsePart>, token: vscode.CancellationToken,
+  ) {
+    const counts = await this.sidecar.countTokens({ messages, tools: tools.length ? tools : undefined }, token);
+    const budget = info.contextLength - maxNewTokens;
+    const fitted = trimToContext(messages, counts.perMessage ?? [], counts.tokens, budget);
+    if (!fitted.fits) {
+      throw new Error(`The request is ${fitted.tokens} tokens, but Phi-4-mini's context holds ${info.contextLength}, with ${maxNewTokens} of them ` +
+        `kept for the answer. Attach less context or start a new chat` +
+        (info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.'));
+    }
+    if (fitted.dropped > 0) {
+      this.log.info(`Language model request: left out the ${fitted.dropped} oldest messages (${counts.tokens} → ${fitted.tokens} tokens, budget ${budget}).`);
+      progress.report(new vscode.LanguageModelTextPart(trimNotice(fitted.dropped, info.contextLength)));
+    }
+    return fitted.messages;
+  }
+
+  async provideTokenCount(_model: PhiModelInformation, text: string | LanguageModelChatRequestMessage, token: vscode.CancellationToken): Promise<number> {
+    try {
+      await this.models.ensureLoaded({ notifyFailure: false });
+      if (typeof text === 'string') return (await this.sidecar.countTokens({ text }, token)).tokens;
+      const messages = toChatMessages([text]);
+      if (messages.length === 0) return 0;
+      const counts = await this.sidecar.countTokens({ messages }, token);
+      return (counts.perMessage ?? []).reduce((a, b) => a + b, 0);
+    } catch (e) {
+      throw this.toApiError(e);
+    }
+  }
+
+  /** The API's error for what went wrong, with a message that says what to do; no model: also a way to set one up. */
+  private toApiError(e: unknown): Error {
+    if (e instanceof PhiError && e.code === 'no-model') {
+      this.offerModelSetup(NO_MODEL_MESSAGE);
+      return vscode.LanguageModelError.NotFound(`${NO_MODEL_MESSAGE} Run "Phi: Select Model Folder" to choose it.`);
+    }
+    if (e instanceof PhiError && (e.code === 'model-folder' || e.code === 'model-load')) {
+      const message = `Phi Local could not load the model: ${describeError(e)}`;
+      this.offerModelSetup(message);
+      return new Error(`${message} Run "Phi: Select Model Folder" to pick another folder.`);
+    }
+    if (e instanceof vscode.LanguageModelError) return e;
+    return new Error(`Phi Local: ${describeError(e)}`);
+  }
+
+  private offerModelSetup(message: string): void {
+    void vscode.window.showErrorMessage(`Phi Local: ${message}`, 'Select Model Folder').then((choice) => {
+      if (choice) void vscode.commands.executeCommand(MANAGE_COMMAND);
+    });
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions.splice(0)) d.dispose();
+  }
+}
+
+/** One id per model folder: VS Code remembers the picked model by it. */
+function modelId(dir: string): string {
+  let h = 0;
+  for (const c of dir) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return `${MODEL_FAMILY}-${path.basename(dir).replace(/[^\w.-]+/g, '-').toLowerCase()}-${(h >>> 0).toString(16)}`;
+}
+
+/**
+ * Registers the provider where this VS Code has the API (1.104 and later); undefined elsewhere. The provider is
+ * returned for the extension's API (the tests read it).
+ */
+export function registerPhiChatModelProvider(
+  sidecar: SidecarClient, models: ModelManager, log: vscode.LogOutputChannel,
+): { provider: PhiChatModelProvider; disposable: vscode.Disposable } | undefined {
+  const api = chatProviderApi();
+  if (!api) {
+    log.info(`This VS Code (${vscode.version}) has no language-model provider API: Phi-4-mini is in the Phi Local chat only.`);
+    return undefined;
+  }
+  const provider = new PhiChatModelProvider(sidecar, models, log);
+  const registration = api.registerLanguageModelChatProvider(VENDOR, provider as unknown as LanguageModelChatProvider);
+  log.info(`Phi-4-mini is offered to VS Code's Chat as "${MODEL_NAME}" (vendor ${VENDOR}).`);
+  return { provider, disposable: vscode.Disposable.from(registration, provider) };
+}
