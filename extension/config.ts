@@ -1,6 +1,6 @@
 // The `phiLocal.*` settings, read fresh whenever they are needed so that changes apply without a reload.
 import * as vscode from 'vscode';
-import type { ExecutionProviderChoice, SamplingOptions } from '../sidecar/protocol';
+import type { ExecutionProviderChoice, SamplingOptions, ToolChoice } from '../sidecar/protocol';
 import { resolveModelLocation, type ModelLocation } from './model/modelPath';
 
 export const SECTION = 'phiLocal';
@@ -48,6 +48,25 @@ export function readTurnSettings(): TurnSettings {
       temperature: Number.isFinite(temperature) && temperature >= 0 ? temperature : 0,
       topP: Number.isFinite(topP) && topP > 0 && topP <= 1 ? topP : 1,
     },
+  };
+}
+
+export interface ToolSettings {
+  enabled: boolean;
+  toolChoice: ToolChoice;
+  maxCallsPerTurn: number;
+}
+
+const TOOL_CHOICES: readonly ToolChoice[] = ['auto', 'required', 'none'];
+
+/** `phiLocal.tools.*`: whether the chat offers the workspace tools, and how the model may use them. */
+export function readToolSettings(): ToolSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const choice = c.get<string>('tools.toolChoice', 'auto');
+  return {
+    enabled: c.get<boolean>('tools.enabled', true) !== false,
+    toolChoice: TOOL_CHOICES.includes(choice as ToolChoice) ? (choice as ToolChoice) : 'auto',
+    maxCallsPerTurn: Math.min(positive(c.get<number>('tools.maxCallsPerTurn')) ?? 5, 50),
   };
 }
 

@@ -6,9 +6,11 @@
 // DOM hooks the end-to-end tests rely on (keep them stable): textarea#prompt, button#send, button#stop (shown only
 // while generating), button#new-chat, #messages, .message.user / .message.assistant[data-state], .message .content,
 // .code-block with button.copy / button.insert / button.apply, .message .error with button.retry, .chip with
-// button.remove, .stats.
+// button.remove, .stats; tool calls: .tool-step[data-id][data-tool][data-state] (inside .content, at the point of
+// the answer where the call was made) with a <details> (.tool-args, .tool-result) and, while a writing call waits,
+// .consent-card with button.consent-once / button.consent-chat / button.consent-deny / button.show-diff.
 import DOMPurify from 'dompurify';
-import type { Banner, BannerAction, ChipView, FromWebview, MessageView, ToWebview } from '../extension/chat/webviewProtocol';
+import type { Banner, BannerAction, ChipView, ConsentChoice, FromWebview, MessageView, ToolStepView, ToWebview } from '../extension/chat/webviewProtocol';
 import { createMarkdownRenderer } from './markdown';
 
 interface VsCodeApi {
@@ -42,6 +44,10 @@ let busy = false;
 const streaming = new Map<string, { content: string; dirty: boolean }>();
 let renderQueued = false;
 let lastRender = 0;
+/** Tool steps of each answer shown, by message id. */
+const stepsOf = new Map<string, ToolStepView[]>();
+/** Steps the user expanded (message id + step id), kept open across re-renders. */
+const expandedSteps = new Set<string>();
 
 // ---- elements -------------------------------------------------------------------------------------------
 
@@ -62,6 +68,7 @@ function button(className: string, label: string, title?: string): HTMLButtonEle
 /** Wraps each highlighted block in a .code-block with Copy, Insert and Apply. */
 function decorateCodeBlocks(root: HTMLElement, streamingNow: boolean): void {
   for (const pre of Array.from(root.querySelectorAll('pre'))) {
+    if (pre.closest('.tool-step')) continue; // a tool's arguments or result, not the model's code
     const code = pre.querySelector('code');
     if (!code || pre.parentElement?.classList.contains('code-block')) continue;
     const language = /(?:^|\s)language-(\S+)/.exec(code.className)?.[1] ?? '';
@@ -80,8 +87,96 @@ function decorateCodeBlocks(root: HTMLElement, streamingNow: boolean): void {
   }
 }
 
-function renderContent(contentEl: HTMLElement, markdown: string, streamingNow: boolean): void {
-  contentEl.innerHTML = renderMarkdown(markdown);
+const STEP_STATE_LABELS: Record<ToolStepView['state'], string> = {
+  running: 'running…',
+  'awaiting-consent': 'waiting for your answer',
+  done: 'done',
+  error: 'failed',
+  denied: 'denied',
+  cancelled: 'stopped',
+};
+
+/** The argument that says what a call is about (its path, pattern or query), for the step's one-line summary. */
+function stepTarget(step: ToolStepView): string {
+  try {
+    const args = JSON.parse(step.arguments) as Record<string, unknown>;
+    const value = args.path ?? args.pattern ?? args.query;
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
+}
+
+function stepKey(messageId: string, stepId: string): string {
+  return `${messageId}\u0000${stepId}`;
+}
+
+/** A tool call: collapsed to one line (tool, target, state); expanded, its arguments and result. */
+function renderStep(messageId: string, step: ToolStepView): HTMLElement {
+  const root = el('div', 'tool-step');
+  root.dataset.id = step.id;
+  root.dataset.tool = step.name;
+  root.dataset.state = step.state;
+  const details = el('details');
+  details.open = expandedSteps.has(stepKey(messageId, step.id));
+  const summary = el('summary');
+  const target = stepTarget(step);
+  summary.append(el('span', 'tool-icon', '⚙'), el('span', 'tool-name', step.name));
+  if (target) summary.append(el('span', 'tool-target', target));
+  summary.append(el('span', 'tool-state', STEP_STATE_LABELS[step.state]));
+  details.append(summary, el('div', 'tool-label', 'Arguments'), el('pre', 'tool-args', step.arguments));
+  if (step.result !== undefined) details.append(el('div', 'tool-label', 'Result'), el('pre', 'tool-result', step.result));
+  root.append(details);
+  if (step.consent) root.append(renderConsent(step));
+  return root;
+}
+
+/** The question a writing call asks: what it changes, and three answers (plus the diff again). */
+function renderConsent(step: ToolStepView): HTMLElement {
+  const card = el('div', 'consent-card');
+  card.setAttribute('role', 'group');
+  card.tabIndex = -1;
+  const title = el('div', 'consent-title', step.consent!.title);
+  title.id = `consent-title-${step.id}`;
+  card.setAttribute('aria-labelledby', title.id);
+  const actions = el('div', 'consent-actions');
+  const choice = (c: ConsentChoice, className: string, label: string, hint: string) => {
+    const b = button(`consent ${className}`, label, hint);
+    b.dataset.choice = c;
+    return b;
+  };
+  actions.append(
+    choice('once', 'consent-once', 'Allow once', 'Apply this change'),
+    choice('chat', 'consent-chat', 'Allow for this chat', 'Apply this and later changes in this conversation without asking'),
+    choice('deny', 'consent-deny', 'Deny', 'Do not change anything; Phi is told you said no'),
+    button('show-diff', 'Show diff', 'Open the diff of this change again'),
+  );
+  card.append(title, el('div', 'consent-detail', step.consent!.detail), actions);
+  return card;
+}
+
+/** The answer's markdown with its tool steps at the points where they were made. */
+function renderContent(contentEl: HTMLElement, markdown: string, streamingNow: boolean, messageId?: string): void {
+  const steps = messageId ? stepsOf.get(messageId) ?? [] : [];
+  if (steps.length === 0) {
+    contentEl.innerHTML = renderMarkdown(markdown);
+  } else {
+    contentEl.replaceChildren();
+    let at = 0;
+    const segment = (text: string) => {
+      if (!text.trim()) return;
+      const part = el('div', 'segment');
+      part.innerHTML = renderMarkdown(text);
+      contentEl.append(part);
+    };
+    for (const step of [...steps].sort((a, b) => a.offset - b.offset)) {
+      const offset = Math.min(Math.max(step.offset, at), markdown.length);
+      segment(markdown.slice(at, offset));
+      contentEl.append(renderStep(messageId!, step));
+      at = offset;
+    }
+    segment(markdown.slice(at));
+  }
   decorateCodeBlocks(contentEl, streamingNow);
 }
 
@@ -133,8 +228,9 @@ function updateAssistant(root: HTMLElement, m: MessageView): void {
   root.dataset.state = state;
   root.setAttribute('aria-busy', String(state === 'streaming'));
   const content = root.querySelector<HTMLElement>('.content')!;
-  renderContent(content, m.content, state === 'streaming');
-  if (state === 'streaming' && m.content.length === 0) content.append(el('span', 'thinking', 'Thinking…'));
+  if (m.steps) stepsOf.set(m.id, m.steps);
+  renderContent(content, m.content, state === 'streaming', m.id);
+  if (state === 'streaming' && m.content.length === 0 && !stepBusy(m.id)) content.append(el('span', 'thinking', 'Thinking…'));
   root.querySelector('.error')?.remove();
   root.querySelector('.stats')?.remove();
   if (state === 'error') {
@@ -148,6 +244,43 @@ function updateAssistant(root: HTMLElement, m: MessageView): void {
     const footer = el('div', 'stats', stats.text);
     footer.title = stats.title;
     root.append(footer);
+  }
+}
+
+/** A step of this answer is running or waiting for the user. */
+function stepBusy(messageId: string): boolean {
+  return (stepsOf.get(messageId) ?? []).some((s) => s.state === 'running' || s.state === 'awaiting-consent');
+}
+
+/** A step began or changed: the answer is drawn again at once (a consent card must not wait for a frame). */
+function onStep(messageId: string, step: ToolStepView): void {
+  const steps = stepsOf.get(messageId) ?? [];
+  const at = steps.findIndex((s) => s.id === step.id);
+  if (at >= 0) steps[at] = step;
+  else steps.push(step);
+  stepsOf.set(messageId, steps);
+  const root = messageElement(messageId);
+  if (!root) return;
+  const stick = nearBottom();
+  const s = streaming.get(messageId);
+  const content = root.querySelector<HTMLElement>('.content')!;
+  if (s) {
+    renderContent(content, s.content, true, messageId);
+    s.dirty = false;
+    if (s.content.length === 0 && !stepBusy(messageId)) content.append(el('span', 'thinking', 'Thinking…'));
+  } else {
+    // The answer has ended (a late update of a step): only that step changes.
+    content.querySelector(`.tool-step[data-id="${CSS.escape(step.id)}"]`)?.replaceWith(renderStep(messageId, step));
+    return;
+  }
+  if (step.consent) {
+    const card = content.querySelector<HTMLElement>(`.tool-step[data-id="${CSS.escape(step.id)}"] .consent-card`);
+    // Into view, and focused when the chat has the focus: Tab then reaches its buttons. A button is not focused
+    // itself, so an Enter meant for the prompt never answers.
+    card?.scrollIntoView({ block: 'nearest' });
+    if (card && document.hasFocus() && document.activeElement !== promptEl) card.focus();
+  } else if (stick) {
+    scrollToBottom();
   }
 }
 
@@ -195,7 +328,7 @@ function flushRender(): void {
     if (!s.dirty) continue;
     s.dirty = false;
     const root = messageElement(id);
-    if (root) renderContent(root.querySelector<HTMLElement>('.content')!, s.content, true);
+    if (root) renderContent(root.querySelector<HTMLElement>('.content')!, s.content, true, id);
   }
   if (stick) scrollToBottom();
 }
@@ -276,6 +409,7 @@ function onMessage(message: ToWebview): void {
   switch (message.type) {
     case 'conversation': {
       streaming.clear();
+      stepsOf.clear();
       messagesEl.replaceChildren(...message.messages.map(renderMessage));
       for (const m of message.messages) if (m.state === 'streaming') streaming.set(m.id, { content: m.content, dirty: false });
       setBusy(message.busy);
@@ -312,6 +446,9 @@ function onMessage(message: ToWebview): void {
       if (stick) scrollToBottom();
       break;
     }
+    case 'step':
+      onStep(message.messageId, message.step);
+      break;
     case 'chips':
       renderChips(message.chips);
       break;
@@ -367,6 +504,20 @@ bannerEl.addEventListener('click', (e) => {
 messagesEl.addEventListener('click', (e) => {
   const target = (e.target as HTMLElement).closest('button');
   if (!target) return;
+  const step = target.closest<HTMLElement>('.tool-step');
+  if (step) {
+    const messageId = step.closest<HTMLElement>('.message')?.dataset.id;
+    const stepId = step.dataset.id;
+    if (!messageId || !stepId) return;
+    if (target.dataset.choice) {
+      // Answered once: the buttons go quiet until the extension closes the card.
+      for (const b of Array.from(step.querySelectorAll<HTMLButtonElement>('.consent-card button'))) b.disabled = true;
+      post({ type: 'consent', messageId, stepId, choice: target.dataset.choice as ConsentChoice });
+    } else if (target.classList.contains('show-diff')) {
+      post({ type: 'showDiff', messageId, stepId });
+    }
+    return;
+  }
   if (target.classList.contains('retry')) {
     const id = target.closest<HTMLElement>('.message')?.dataset.id;
     if (id) post({ type: 'retry', messageId: id });
@@ -386,6 +537,18 @@ messagesEl.addEventListener('click', (e) => {
     post({ type: 'apply', code, language });
   }
 });
+
+// <details> toggles do not bubble: listen in the capture phase to remember which steps are open.
+messagesEl.addEventListener('toggle', (e) => {
+  const details = e.target as HTMLElement;
+  if (!(details instanceof HTMLDetailsElement)) return;
+  const step = details.closest<HTMLElement>('.tool-step');
+  const messageId = step?.closest<HTMLElement>('.message')?.dataset.id;
+  if (!step?.dataset.id || !messageId) return;
+  const key = stepKey(messageId, step.dataset.id);
+  if (details.open) expandedSteps.add(key);
+  else expandedSteps.delete(key);
+}, true);
 
 window.addEventListener('focus', () => post({ type: 'focusChanged', focused: true }));
 window.addEventListener('blur', () => post({ type: 'focusChanged', focused: false }));

@@ -2,24 +2,37 @@
 // the store and the webview), stopping them, retrying failed ones, and the banner that says what the model is
 // doing. The webview plumbing is in chatViewProvider.ts; the data in conversationStore.ts.
 import * as vscode from 'vscode';
-import type { ChatResult } from '../../sidecar/protocol';
-import { readTurnSettings } from '../config';
+import type { ChatResult, ToolCallInfo, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
+import { readToolSettings, readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
-import { PhiError, type SidecarClient } from '../sidecarClient';
+import { PhiError, type SidecarClient, type TurnTools } from '../sidecarClient';
+import type { ToolRunner } from '../tools/toolRunner';
+import type { ConsentDecision, ConsentRequest } from '../tools/toolTypes';
 import type { CodeBlockActions } from './codeBlockActions';
 import { chipLabel, chipTitle } from './contextChips';
-import { toModelMessages, type StoredMessage, type TurnStats } from './conversation';
+import { SYSTEM_PROMPT, toModelMessages, TOOLS_SYSTEM_PROMPT, type StoredMessage, type ToolStep, type TurnStats } from './conversation';
 import type { ConversationStore, TurnEnd } from './conversationStore';
 import type { EditorContext } from './editorContext';
-import { parseFromWebview, type Banner, type BannerAction, type FromWebview, type MessageView, type ToWebview } from './webviewProtocol';
+import {
+  parseFromWebview, type Banner, type BannerAction, type FromWebview, type MessageView, type ToolStepView, type ToWebview,
+} from './webviewProtocol';
 
 const CURRENT_KEY = 'phiLocal.currentConversation';
 
-export function toMessageView(m: StoredMessage): MessageView {
+/** The consent card of a step that waits for the user, if any. */
+type ConsentLookup = (messageId: string, step: ToolStep) => ToolStepView['consent'];
+
+export function toMessageView(m: StoredMessage, consentOf: ConsentLookup = () => undefined): MessageView {
   if (m.role === 'user') {
     return { id: m.id, role: 'user', content: m.content, chips: m.context.map((c) => ({ id: c.id, kind: c.kind, label: chipLabel(c), title: chipTitle(c) })) };
   }
-  return { id: m.id, role: 'assistant', content: m.content, state: m.state, error: m.error, stats: m.stats };
+  const steps = m.steps?.map((s) => ({ ...s, consent: consentOf(m.id, s) }));
+  return { id: m.id, role: 'assistant', content: m.content, state: m.state, error: m.error, stats: m.stats, steps };
+}
+
+/** The tool's name in a refused call's raw text, if it has one. */
+function nameInRawCall(raw: string): string | undefined {
+  return /"name"\s*:\s*"([^"]{1,64})"/.exec(raw)?.[1];
 }
 
 export function toStats(r: ChatResult): TurnStats {
@@ -52,11 +65,22 @@ interface RunningTurn {
   cts: vscode.CancellationTokenSource;
 }
 
+/** A writing tool call waiting for the user's answer on its card. */
+interface PendingConsent {
+  request: ConsentRequest;
+  answer(choice: ConsentDecision): void;
+}
+
+const consentKey = (messageId: string, stepId: string) => `${messageId}\u0000${stepId}`;
+
 export class ChatController implements vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private conversationId: string | undefined;
   /** Turns being answered, by answer id. */
   private readonly running = new Map<string, RunningTurn>();
+  /** Consent cards shown, by consentKey(answer id, step id). */
+  private readonly consents = new Map<string, PendingConsent>();
+  private refusedSteps = 0;
   private focusOnReady = false;
   /** The sidecar died in this session: once the model is back, the banner says it recovered. */
   private recovered = false;
@@ -74,6 +98,7 @@ export class ChatController implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     private readonly workspaceState: vscode.Memento,
     private readonly demo: boolean,
+    private readonly tools?: ToolRunner,
   ) {
     const saved = workspaceState.get<string | null>(CURRENT_KEY);
     this.conversationId = saved === null ? undefined : saved && store.get(saved) ? saved : store.mostRecent()?.id;
@@ -124,7 +149,16 @@ export class ChatController implements vscode.Disposable {
 
   private postConversation(): void {
     const c = this.conversationId ? this.store.get(this.conversationId) : undefined;
-    this.post({ type: 'conversation', id: c?.id, title: c?.title ?? 'New chat', messages: (c?.messages ?? []).map(toMessageView), busy: this.busy() });
+    this.post({ type: 'conversation', id: c?.id, title: c?.title ?? 'New chat', messages: (c?.messages ?? []).map((m) => this.messageView(m)), busy: this.busy() });
+  }
+
+  private readonly consentOf: ConsentLookup = (messageId, step) => {
+    const pending = step.state === 'awaiting-consent' ? this.consents.get(consentKey(messageId, step.id)) : undefined;
+    return pending && { title: pending.request.title, detail: pending.request.detail };
+  };
+
+  private messageView(m: StoredMessage): MessageView {
+    return toMessageView(m, this.consentOf);
   }
 
   private banner(): Banner | undefined {
@@ -233,6 +267,12 @@ export class ChatController implements vscode.Disposable {
       case 'focusChanged':
         await vscode.commands.executeCommand('setContext', 'phiLocal.chatFocused', message.focused);
         return;
+      case 'consent':
+        // Only a card that is still open can be answered.
+        return this.consents.get(consentKey(message.messageId, message.stepId))?.answer(message.choice);
+      case 'showDiff':
+        await this.consents.get(consentKey(message.messageId, message.stepId))?.request.showDiff();
+        return;
     }
   }
 
@@ -251,7 +291,7 @@ export class ChatController implements vscode.Disposable {
     const context = this.editors.take();
     const { conversation, user, assistant } = this.store.startTurn(this.conversationId, text, context);
     if (this.conversationId !== conversation.id) this.setCurrent(conversation.id);
-    this.post({ type: 'turnStarted', user: toMessageView(user), assistant: toMessageView(assistant) });
+    this.post({ type: 'turnStarted', user: this.messageView(user), assistant: this.messageView(assistant) });
     await this.runTurn(conversation.id, assistant.id, conversation.messages.length - 1);
   }
 
@@ -261,7 +301,7 @@ export class ChatController implements vscode.Disposable {
     const m = this.store.get(conversationId)?.messages.find((x) => x.id === messageId);
     if (!m || m.role !== 'assistant' || m.state === 'streaming') return;
     const { assistant, index } = this.store.restartAnswer(conversationId, messageId);
-    this.post({ type: 'turnStarted', assistant: toMessageView(assistant) });
+    this.post({ type: 'turnStarted', assistant: this.messageView(assistant) });
     await this.runTurn(conversationId, messageId, index);
   }
 
@@ -276,16 +316,38 @@ export class ChatController implements vscode.Disposable {
       const conversation = this.store.get(conversationId);
       if (!conversation) throw new PhiError('cancelled', 'The conversation was deleted.');
       const settings = readTurnSettings();
+      const toolSettings = readToolSettings();
+      // 'none' sends no tools at all: their definitions would only take up the model's context.
+      const tools = this.tools && toolSettings.enabled && toolSettings.toolChoice !== 'none' ? this.tools.definitions() : [];
+      if (this.tools && toolSettings.enabled && tools.length === 0) this.log.debug(`Chat: no tools offered (${this.tools.unavailableReason() ?? 'no workspace folder'}).`);
+      const turnTools: TurnTools = {
+        runTool: (call, token) => this.runToolStep(conversationId, messageId, call, cts.token, token),
+        onRefused: (notice) => this.refusedStep(conversationId, messageId, notice),
+      };
       const result = await this.sidecar.chat(
-        { turnId: messageId, conversationId, messages: toModelMessages(conversation.messages, index), maxNewTokens: settings.maxNewTokens, sampling: settings.sampling },
+        {
+          turnId: messageId, conversationId,
+          messages: toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
+          maxNewTokens: settings.maxNewTokens, sampling: settings.sampling,
+          ...(tools.length ? { tools, toolChoice: toolSettings.toolChoice, toolExecution: 'client' as const, maxToolCalls: toolSettings.maxCallsPerTurn } : {}),
+        },
         (text) => {
           if (!this.store.get(conversationId)) return;
           this.store.appendText(conversationId, messageId, text);
           if (this.conversationId === conversationId) this.post({ type: 'delta', messageId, text });
         },
         cts.token,
+        turnTools,
       );
-      end = { state: result.finishReason === 'cancelled' ? 'cancelled' : 'done', content: result.text, stats: toStats(result) };
+      const answer = this.store.get(conversationId)?.messages.find((m) => m.id === messageId);
+      // With tool steps the streamed text is kept: the steps sit at offsets into it.
+      const hasSteps = answer?.role === 'assistant' && (answer.steps?.length ?? 0) > 0;
+      end = {
+        state: result.finishReason === 'cancelled' ? 'cancelled' : 'done',
+        content: hasSteps ? undefined : result.text,
+        stats: toStats(result),
+        turn: Array.isArray(result.messages) ? result.messages : undefined,
+      };
       if (this.recovered && !this.bannerDismissed && end.state === 'done') {
         this.bannerDismissed = true;
         this.postBanner();
@@ -303,7 +365,83 @@ export class ChatController implements vscode.Disposable {
     }
     if (!this.store.get(conversationId)) return;
     const message = this.store.finishTurn(conversationId, messageId, end);
-    if (this.conversationId === conversationId) this.post({ type: 'turnEnded', message: toMessageView(message) });
+    if (this.conversationId === conversationId) this.post({ type: 'turnEnded', message: this.messageView(message) });
+  }
+
+  // ---- tool calls ----
+
+  /** Saves a step of answer `messageId` and shows it. */
+  private putStep(conversationId: string, messageId: string, step: ToolStep): void {
+    if (!this.store.get(conversationId)) return;
+    const saved = this.store.putStep(conversationId, messageId, step);
+    if (this.conversationId === conversationId) this.post({ type: 'step', messageId, step: { ...saved, consent: this.consentOf(messageId, saved) } });
+  }
+
+  /** Characters of the answer so far: where a step sits in it. */
+  private answerLength(conversationId: string, messageId: string): number {
+    const m = this.store.get(conversationId)?.messages.find((x) => x.id === messageId);
+    return m?.content.length ?? 0;
+  }
+
+  /**
+   * Runs a call the model made (the sidecar asked, phi/runTool), shown as a step of the answer. Stopping the turn
+   * (or the sidecar withdrawing the request) cancels the tool and closes its consent card.
+   */
+  private async runToolStep(conversationId: string, messageId: string, call: ToolCallInfo, turn: vscode.CancellationToken, request: vscode.CancellationToken): Promise<ToolResult> {
+    const cts = new vscode.CancellationTokenSource();
+    const subscriptions = [turn.onCancellationRequested(() => cts.cancel()), request.onCancellationRequested(() => cts.cancel())];
+    if (turn.isCancellationRequested || request.isCancellationRequested) cts.cancel();
+    const step: ToolStep = {
+      id: call.id, name: call.name, arguments: JSON.stringify(call.arguments ?? {}, null, 2), state: 'running',
+      offset: this.answerLength(conversationId, messageId),
+    };
+    this.putStep(conversationId, messageId, step);
+    try {
+      if (!this.tools) return { content: 'Tools are not available here.', isError: true };
+      const result = await this.tools.run(call, {
+        conversationId,
+        token: cts.token,
+        ask: (consent) => this.askConsent(conversationId, messageId, step, consent, cts.token),
+      });
+      const state = cts.token.isCancellationRequested ? 'cancelled' : result.denied ? 'denied' : result.isError ? 'error' : 'done';
+      this.putStep(conversationId, messageId, { ...step, state, result: result.content });
+      return result;
+    } finally {
+      for (const d of subscriptions) d.dispose();
+      cts.dispose();
+    }
+  }
+
+  /** Shows the consent card on the step and waits for the user's answer; a cancelled turn answers 'deny'. */
+  private askConsent(conversationId: string, messageId: string, step: ToolStep, request: ConsentRequest, token: vscode.CancellationToken): Promise<ConsentDecision> {
+    const key = consentKey(messageId, step.id);
+    return new Promise<ConsentDecision>((resolve) => {
+      let subscription: vscode.Disposable | undefined;
+      const answer = (choice: ConsentDecision) => {
+        if (this.consents.get(key)?.answer !== answer) return;
+        this.consents.delete(key);
+        subscription?.dispose();
+        // The card closes: the step shows as running again until the tool's result arrives.
+        if (!token.isCancellationRequested) this.putStep(conversationId, messageId, { ...step, state: 'running' });
+        resolve(choice);
+      };
+      this.consents.set(key, { request, answer });
+      subscription = token.onCancellationRequested(() => answer('deny'));
+      this.putStep(conversationId, messageId, { ...step, state: 'awaiting-consent' });
+      if (token.isCancellationRequested) answer('deny');
+    });
+  }
+
+  /** A call the sidecar refused (not valid even after repair): shown as a failed step; the model was told. */
+  private refusedStep(conversationId: string, messageId: string, notice: ToolStepNotice): void {
+    this.putStep(conversationId, messageId, {
+      id: `refused-${++this.refusedSteps}`,
+      name: nameInRawCall(notice.raw) ?? 'tool call',
+      arguments: notice.raw,
+      state: 'error',
+      result: notice.error,
+      offset: this.answerLength(conversationId, messageId),
+    });
   }
 
   /** Waits for the model (loading it the first time); Stop while waiting ends the turn as cancelled. */
@@ -323,6 +461,7 @@ export class ChatController implements vscode.Disposable {
 
   dispose(): void {
     for (const t of this.running.values()) t.cts.cancel();
+    for (const c of [...this.consents.values()]) c.answer('deny');
     for (const d of [...this.subscriptions.splice(0), ...this.viewSubscriptions.splice(0)]) d.dispose();
   }
 }

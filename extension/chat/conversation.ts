@@ -1,6 +1,6 @@
 // What a chat conversation is, as stored and as sent to the model. Plain data and pure functions: no vscode, no
 // I/O, so the store, the webview protocol and the unit tests share one definition.
-import type { ChatMessage } from '../../sidecar/protocol';
+import type { ChatMessage, ChatResult } from '../../sidecar/protocol';
 import { formatUserMessage, type ContextChip } from './contextChips';
 
 export type { ContextChip } from './contextChips';
@@ -18,7 +18,24 @@ export interface TurnStats {
   tokensPerSecond: number;
   timeToFirstTokenMs: number;
   totalMs: number;
-  finishReason: 'stop' | 'length' | 'cancelled' | 'tool-calls';
+  finishReason: ChatResult['finishReason'];
+}
+
+/** A tool call's life in the chat: running (or waiting for the user's consent), then how it ended. */
+export type ToolStepState = 'running' | 'awaiting-consent' | 'done' | 'error' | 'denied' | 'cancelled';
+
+/** One tool call of a turn, as the chat shows it (collapsed): the tool, its arguments, its result. */
+export interface ToolStep {
+  /** The sidecar's call id (unique within the turn). */
+  id: string;
+  name: string;
+  /** The arguments as JSON; for a call the sidecar refused, the model's raw output. */
+  arguments: string;
+  state: ToolStepState;
+  /** What the model was told. */
+  result?: string;
+  /** Where in the answer's text the call was made (characters of `content` before it). */
+  offset: number;
 }
 
 export interface UserMessage {
@@ -40,6 +57,13 @@ export interface AssistantMessage {
   /** Why the turn failed, when state is 'error'. */
   error?: string;
   stats?: TurnStats;
+  /** Tool calls made while answering, in order. */
+  steps?: ToolStep[];
+  /**
+   * The turn as the model saw it (ChatResult.messages: assistant messages with their tool calls, tool results, the
+   * final answer), sent back in place of `content` with later turns so the model keeps what the tools told it.
+   */
+  turn?: ChatMessage[];
   createdAt: number;
 }
 
@@ -58,6 +82,11 @@ export const SYSTEM_PROMPT =
   'You are Phi, a helpful coding assistant running locally inside the user\'s code editor. ' +
   'Answer concisely. Use Markdown, and put code in fenced code blocks tagged with their language.';
 
+/** Sent instead when the turn offers workspace tools: the same, and how paths are named. */
+export const TOOLS_SYSTEM_PROMPT =
+  `${SYSTEM_PROMPT} You can call tools to read, search and edit the files of the user's workspace; ` +
+  'paths are relative to the workspace folder. Call a tool only when the question needs it.';
+
 /** A conversation's title: the first line of its first user message, shortened. */
 export function titleFor(text: string, max = 60): string {
   const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
@@ -75,7 +104,27 @@ export function toModelMessages(messages: readonly StoredMessage[], upTo = messa
   const out: ChatMessage[] = systemPrompt ? [{ role: 'system', content: systemPrompt }] : [];
   for (const m of messages.slice(0, upTo)) {
     if (m.role === 'user') out.push({ role: 'user', content: formatUserMessage(m.content, m.context) });
-    else if ((m.state === 'done' || m.state === 'cancelled') && m.content.trim().length > 0) out.push({ role: 'assistant', content: m.content });
+    else if (m.state === 'done' || m.state === 'cancelled') {
+      const turn = m.turn ? historyOfTurn(m.turn) : [];
+      if (turn.length > 0) out.push(...turn);
+      else if (m.content.trim().length > 0) out.push({ role: 'assistant', content: m.content });
+    }
+  }
+  return out;
+}
+
+/**
+ * A stored turn's messages as they go into the next prompt: only assistant and tool messages (a turn never adds
+ * others), and never a call left without its result (a turn stopped while a tool ran), which would read as if the
+ * model were still waiting.
+ */
+export function historyOfTurn(turn: readonly ChatMessage[]): ChatMessage[] {
+  const out = turn.filter((m) => (m.role === 'assistant' || m.role === 'tool') && typeof m.content === 'string');
+  while (out.length > 0) {
+    const last = out[out.length - 1];
+    if (last.role === 'assistant' && last.toolCalls?.length) out.pop();
+    else if (last.role === 'assistant' && !last.content.trim()) out.pop();
+    else break;
   }
   return out;
 }

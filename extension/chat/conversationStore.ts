@@ -6,7 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { titleFor, type AssistantMessage, type Conversation, type ContextChip, type MessageState, type TurnStats, type UserMessage } from './conversation';
+import type { ChatMessage } from '../../sidecar/protocol';
+import {
+  titleFor, type AssistantMessage, type Conversation, type ContextChip, type MessageState, type ToolStep, type TurnStats, type UserMessage,
+} from './conversation';
 
 export interface ConversationPersistence {
   loadAll(): Promise<Conversation[]>;
@@ -24,6 +27,48 @@ export function isConversation(value: unknown): value is Conversation {
 }
 
 const SAFE_ID = /^[A-Za-z0-9_-]+$/;
+
+const STEP_STATES: readonly ToolStep['state'][] = ['running', 'awaiting-consent', 'done', 'error', 'denied', 'cancelled'];
+
+function isToolStep(value: unknown): value is ToolStep {
+  const s = value as ToolStep;
+  return typeof s === 'object' && s !== null && typeof s.id === 'string' && typeof s.name === 'string' &&
+    typeof s.arguments === 'string' && STEP_STATES.includes(s.state) && typeof s.offset === 'number' &&
+    (s.result === undefined || typeof s.result === 'string');
+}
+
+function isChatMessage(value: unknown): value is ChatMessage {
+  const m = value as ChatMessage;
+  return typeof m === 'object' && m !== null && ['system', 'user', 'assistant', 'tool'].includes(m.role) && typeof m.content === 'string' &&
+    (m.toolCalls === undefined || (Array.isArray(m.toolCalls) && m.toolCalls.every((c) => typeof c?.name === 'string' && typeof c.arguments === 'object' && c.arguments !== null)));
+}
+
+/**
+ * The tool parts of answers saved by this or an older version: conversations saved before tools existed have none
+ * and load as they are; a malformed step list or turn is dropped (the answer's text stays). Steps a reload
+ * interrupted end as cancelled. Returns whether anything changed.
+ */
+function repairToolParts(conversation: Conversation): boolean {
+  let changed = false;
+  for (const m of conversation.messages) {
+    if (m.role !== 'assistant') continue;
+    if (m.steps !== undefined && !(Array.isArray(m.steps) && m.steps.every(isToolStep))) {
+      delete m.steps;
+      changed = true;
+    }
+    if (m.turn !== undefined && !(Array.isArray(m.turn) && m.turn.every(isChatMessage))) {
+      delete m.turn;
+      changed = true;
+    }
+    for (const s of m.steps ?? []) {
+      if (s.state === 'running' || s.state === 'awaiting-consent') {
+        s.state = 'cancelled';
+        changed = true;
+      }
+    }
+  }
+  return changed;
+}
 
 export class FileConversationPersistence implements ConversationPersistence {
   constructor(
@@ -107,6 +152,8 @@ export interface TurnEnd {
   content?: string;
   stats?: TurnStats;
   error?: string;
+  /** The turn's messages for later prompts (ChatResult.messages). */
+  turn?: ChatMessage[];
 }
 
 /** What a reload found half done: an answer that was streaming when the window went away. */
@@ -139,7 +186,7 @@ export class ConversationStore {
       store.onError(`Could not read the saved conversations: ${(e as Error).message}`);
     }
     for (const c of loaded) {
-      let repaired = false;
+      let repaired = repairToolParts(c);
       for (const m of c.messages) {
         if (m.role === 'assistant' && m.state === 'streaming') {
           repaired = true;
@@ -211,11 +258,26 @@ export class ConversationStore {
     this.saveSoon(conversationId);
   }
 
+  /** A tool call of a streaming answer began (or, with a known id, changed); saved within `saveDelayMs`. */
+  putStep(conversationId: string, messageId: string, step: ToolStep): ToolStep {
+    const m = this.assistant(conversationId, messageId);
+    const steps = (m.steps ??= []);
+    const at = steps.findIndex((s) => s.id === step.id);
+    const copy = { ...step };
+    if (at >= 0) steps[at] = copy;
+    else steps.push(copy);
+    this.saveSoon(conversationId);
+    return copy;
+  }
+
   finishTurn(conversationId: string, messageId: string, end: TurnEnd): AssistantMessage {
     const m = this.assistant(conversationId, messageId);
     m.state = end.state;
     if (end.content !== undefined) m.content = end.content;
     if (end.stats) m.stats = end.stats;
+    if (end.turn) m.turn = end.turn;
+    // A step still open when the turn ends did not finish.
+    for (const s of m.steps ?? []) if (s.state === 'running' || s.state === 'awaiting-consent') s.state = 'cancelled';
     if (end.error !== undefined) m.error = end.error;
     else delete m.error;
     const conversation = this.conversations.get(conversationId)!;
@@ -234,6 +296,8 @@ export class ConversationStore {
     Object.assign(m, { content: '', state: 'streaming' satisfies MessageState });
     delete m.error;
     delete m.stats;
+    delete m.steps;
+    delete m.turn;
     const conversation = this.conversations.get(conversationId)!;
     conversation.updatedAt = this.now();
     this.saveNow(conversationId);

@@ -1,6 +1,6 @@
 // Messages between the chat webview (media/chat.ts) and the extension (chatViewProvider.ts), declared once and
 // imported by both. No vscode import: this module is bundled into the webview too.
-import type { MessageState, TurnStats } from './conversation';
+import type { MessageState, ToolStep, TurnStats } from './conversation';
 
 /** A context chip as the webview shows it (the text itself stays in the extension). */
 export interface ChipView {
@@ -22,6 +22,17 @@ export interface MessageView {
   stats?: TurnStats;
   /** User messages only: the context that went with it. */
   chips?: ChipView[];
+  /** Assistant messages only: the tool calls of the turn. */
+  steps?: ToolStepView[];
+}
+
+/** The user's answer on a consent card. */
+export type ConsentChoice = 'once' | 'chat' | 'deny';
+
+/** A tool call as the chat shows it; with `consent` while the call waits for the user. */
+export interface ToolStepView extends ToolStep {
+  /** Writing tools: the card with Allow once / Allow for this chat / Deny. */
+  consent?: { title: string; detail: string };
 }
 
 /** A line above the prompt about the model and the sidecar, with the actions that help. */
@@ -43,6 +54,8 @@ export type ToWebview =
   | { type: 'delta'; messageId: string; text: string }
   /** The answer ended (done, stopped or failed); replaces the streamed text. */
   | { type: 'turnEnded'; message: MessageView }
+  /** A tool call of an answer began or changed (shown at its offset in the answer). */
+  | { type: 'step'; messageId: string; step: ToolStepView }
   /** The context that will go with the next message. */
   | { type: 'chips'; chips: ChipView[] }
   /** State of the model as far as the chat cares; undefined banner hides it. */
@@ -61,9 +74,12 @@ export type FromWebview =
   | { type: 'apply'; code: string; language?: string }
   | { type: 'action'; action: BannerAction }
   | { type: 'dismissBanner' }
-  | { type: 'focusChanged'; focused: boolean };
+  | { type: 'focusChanged'; focused: boolean }
+  | { type: 'consent'; messageId: string; stepId: string; choice: ConsentChoice }
+  | { type: 'showDiff'; messageId: string; stepId: string };
 
 const ACTIONS: readonly BannerAction[] = ['selectModelFolder', 'showLogs', 'restartSidecar', 'openSettings'];
+const CHOICES: readonly ConsentChoice[] = ['once', 'chat', 'deny'];
 const MAX_TEXT = 1_000_000;
 
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_TEXT;
@@ -93,6 +109,12 @@ export function parseFromWebview(value: unknown): FromWebview | undefined {
       return ACTIONS.includes(m.action as BannerAction) ? { type: 'action', action: m.action as BannerAction } : undefined;
     case 'focusChanged':
       return typeof m.focused === 'boolean' ? { type: 'focusChanged', focused: m.focused } : undefined;
+    case 'consent':
+      return isText(m.messageId) && isText(m.stepId) && CHOICES.includes(m.choice as ConsentChoice)
+        ? { type: 'consent', messageId: m.messageId, stepId: m.stepId, choice: m.choice as ConsentChoice }
+        : undefined;
+    case 'showDiff':
+      return isText(m.messageId) && isText(m.stepId) ? { type: 'showDiff', messageId: m.messageId, stepId: m.stepId } : undefined;
     default:
       return undefined;
   }

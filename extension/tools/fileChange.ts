@@ -1,0 +1,75 @@
+// How a writing tool changes a file: the proposed text is shown as a diff, the user answers on the consent card in
+// the chat (Allow once / Allow for this chat / Deny), and only on Allow is the change applied, as one
+// WorkspaceEdit, so one undo in the file's editor reverts it. The file is left unsaved, like any edit, and shown.
+// Denied or cancelled, nothing is written and the model is told.
+import * as vscode from 'vscode';
+import type { ToolResult } from '../../sidecar/protocol';
+import type { ProposalDocuments } from './proposalDocuments';
+import { ToolError, type ToolContext } from './toolTypes';
+
+export interface ProposedChange {
+  tool: string;
+  uri: vscode.Uri;
+  display: string;
+  /** The file's text the change was computed from; undefined for a new file. */
+  original: string | undefined;
+  /** The file's whole text after the change. */
+  proposed: string;
+  /** Consent card: "Edit src/app.py (line 3)". */
+  title: string;
+  detail: string;
+  /** The edit, built against the document as it is when the user allows it (its text is `original` then). */
+  edit(document: vscode.TextDocument | undefined): vscode.WorkspaceEdit;
+  /** Where to put the cursor after applying (offset into the new text). */
+  revealOffset?: number;
+  /** What the model is told on success. */
+  done: string;
+}
+
+async function closeDiff(proposal: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
+    t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === proposal.toString());
+  if (tabs.length) await vscode.window.tabGroups.close(tabs).then(undefined, () => undefined);
+}
+
+export async function confirmAndApply(change: ProposedChange, proposals: ProposalDocuments, context: ToolContext): Promise<ToolResult> {
+  if (!context.preapproved) {
+    const proposalUri = proposals.add(change.display, change.proposed);
+    const originalUri = change.original === undefined ? proposals.add(change.display, '') : change.uri;
+    const showDiff = async () => {
+      await vscode.commands.executeCommand('vscode.diff', originalUri, proposalUri, `${change.display} ↔ Phi's proposed change`, { preview: true, preserveFocus: true });
+    };
+    let decision;
+    try {
+      await showDiff().catch(() => undefined); // the card still asks; it has a Show diff button
+      decision = await context.confirm({ tool: change.tool, title: change.title, detail: change.detail, showDiff });
+    } finally {
+      await closeDiff(proposalUri);
+      proposals.delete(proposalUri);
+      if (originalUri !== change.uri) proposals.delete(originalUri);
+    }
+    if (context.token.isCancellationRequested) return { content: 'The user stopped the turn; nothing was written.', isError: true };
+    if (decision === 'deny') {
+      return {
+        content: `The user denied this change to ${change.display}; nothing was written. Do not make the same change again; ask the user what they want instead.`,
+        denied: true,
+      };
+    }
+  }
+
+  let document: vscode.TextDocument | undefined;
+  if (change.original !== undefined) {
+    document = await vscode.workspace.openTextDocument(change.uri);
+    if (document.getText() !== change.original) {
+      throw new ToolError(`${change.display} changed while the user was deciding, so nothing was written. Read it again with read_file, then make the edit again.`);
+    }
+  }
+  const ok = await vscode.workspace.applyEdit(change.edit(document), { isRefactoring: false });
+  if (!ok) throw new ToolError(`${change.display} could not be changed (it may be read-only, or it was created meanwhile).`);
+  const editor = await vscode.window.showTextDocument(change.uri, { preview: false, preserveFocus: true }).then(undefined, () => undefined);
+  if (editor && change.revealOffset !== undefined) {
+    const at = editor.document.positionAt(change.revealOffset);
+    editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+  return { content: change.done };
+}

@@ -1,0 +1,103 @@
+// Runs the model's tool calls for the chat: which tools a turn is offered (none in an untrusted workspace), and
+// one call at a time with its arguments checked, its paths kept inside the workspace, its result cut to the budget,
+// and writing tools asking the user first. "Allow for this chat" is remembered per conversation, for this session.
+// Whatever goes wrong becomes an error result the model reads, never an exception in the sidecar's loop.
+import * as vscode from 'vscode';
+import type { ToolCallInfo, ToolDefinition, ToolResult } from '../../sidecar/protocol';
+import type { ActiveEditorSource } from './getActiveEditor';
+import { ProposalDocuments } from './proposalDocuments';
+import { createTools, WITHOUT_FOLDER } from './toolRegistry';
+import { fitToBudget, RESULT_BUDGET_BYTES } from './toolOutput';
+import { ToolError, type ConsentDecision, type ConsentRequest, type Tool } from './toolTypes';
+import type { WorkspaceRoot } from './workspacePaths';
+
+export interface ToolCallContext {
+  conversationId: string;
+  token: vscode.CancellationToken;
+  /** Shows the consent card for a writing call; resolves with the user's answer ('deny' if the turn ended). */
+  ask(request: ConsentRequest): Promise<ConsentDecision>;
+}
+
+const CANCELLED: ToolResult = { content: 'The user stopped the turn before the tool finished.', isError: true };
+
+function workspaceRoots(): WorkspaceRoot[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, fsPath: f.uri.fsPath }));
+}
+
+export class ToolRunner implements vscode.Disposable {
+  private readonly proposals = new ProposalDocuments();
+  private readonly tools: Tool[];
+  private readonly allowedChats = new Set<string>();
+
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    activeEditor: ActiveEditorSource,
+    private readonly budget = RESULT_BUDGET_BYTES,
+  ) {
+    this.tools = createTools(this.proposals, activeEditor);
+  }
+
+  /** Why no tools are offered, or undefined when they are. */
+  unavailableReason(): string | undefined {
+    if (!vscode.workspace.isTrusted) return 'the workspace is not trusted';
+    return undefined;
+  }
+
+  /** The definitions to send with a turn: none in an untrusted workspace; without folders, only those that need none. */
+  definitions(): ToolDefinition[] {
+    if (this.unavailableReason()) return [];
+    const hasFolder = workspaceRoots().length > 0;
+    return this.tools.filter((t) => hasFolder || WITHOUT_FOLDER.has(t.definition.name)).map((t) => t.definition);
+  }
+
+  isWriting(name: string): boolean {
+    return this.tools.find((t) => t.definition.name === name)?.writes ?? false;
+  }
+
+  async run(call: ToolCallInfo, context: ToolCallContext): Promise<ToolResult> {
+    const started = performance.now();
+    const result = await this.runUnlogged(call, context);
+    const outcome = result.denied ? 'denied' : result.isError ? `error: ${result.content}` : `ok, ${result.content.length} chars`;
+    this.log.info(`Tool ${call.name} ${JSON.stringify(call.arguments)} → ${outcome} (${Math.round(performance.now() - started)} ms)`);
+    return result;
+  }
+
+  private async runUnlogged(call: ToolCallInfo, context: ToolCallContext): Promise<ToolResult> {
+    const unavailable = this.unavailableReason();
+    if (unavailable) return { content: `Tools are off because ${unavailable}.`, isError: true };
+    const tool = this.tools.find((t) => t.definition.name === call.name);
+    if (!tool) {
+      return { content: `There is no tool named "${call.name}". The tools are: ${this.tools.map((t) => t.definition.name).join(', ')}.`, isError: true };
+    }
+    const args = call.arguments;
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return { content: 'The arguments must be a JSON object.', isError: true };
+    if (context.token.isCancellationRequested) return CANCELLED;
+
+    const confirm = async (request: ConsentRequest): Promise<ConsentDecision> => {
+      const decision = await context.ask(request);
+      if (decision === 'chat') this.allowedChats.add(context.conversationId);
+      return decision;
+    };
+    let cancelSubscription: vscode.Disposable | undefined;
+    const cancelled = new Promise<ToolResult>((resolve) => {
+      cancelSubscription = context.token.onCancellationRequested(() => resolve(CANCELLED));
+    });
+    try {
+      const run = tool.run(args, { roots: workspaceRoots(), token: context.token, confirm, preapproved: this.allowedChats.has(context.conversationId), budget: this.budget })
+        .then((r): ToolResult => (typeof r === 'string' ? { content: r } : r));
+      const result = await Promise.race([run, cancelled]);
+      // A result is never longer than the budget, whatever the tool did.
+      return { ...result, content: fitToBudget(result.content, this.budget).text };
+    } catch (e) {
+      if (e instanceof ToolError) return { content: e.message, isError: true };
+      this.log.error(`Tool ${call.name} failed: ${(e as Error)?.stack ?? String(e)}`);
+      return { content: `The tool ${call.name} failed: ${(e as Error)?.message ?? String(e)}`, isError: true };
+    } finally {
+      cancelSubscription?.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.proposals.dispose();
+  }
+}
