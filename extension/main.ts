@@ -9,12 +9,18 @@ import { CHAT_VIEW_ID, ChatViewProvider } from './chat/chatViewProvider';
 import { CodeBlockActions } from './chat/codeBlockActions';
 import { ConversationStore, FileConversationPersistence } from './chat/conversationStore';
 import { EditorContext } from './chat/editorContext';
+import { registerPhiChatModelProvider } from './lm/phiChatModelProvider';
 import { deleteConversation, HISTORY_VIEW_ID, HistoryProvider } from './chat/historyView';
 import type { ConversationSummary } from './chat/conversationStore';
 import { ModelManager } from './model/modelManager';
-import { isDemo } from './model/modelPath';
+import { runDoctor } from './doctor/doctor';
+import { ModelDownloader, modelsRoot, type DownloadCommandArgs } from './model/downloadCommand';
+import { manageModels } from './model/manageModels';
+import { isDemo, setDownloadedModelsRoot } from './model/modelPath';
+import { registerEditorFeatures } from './inline/editorFeatures';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
+import { ToolRunner } from './tools/toolRunner';
 
 let running: { sidecar: SidecarClient; store: ConversationStore } | undefined;
 
@@ -24,7 +30,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   const demo = isDemo();
 
   const sidecar = new SidecarClient(context.asAbsolutePath(path.join('dist', 'sidecar.js')), log);
+  // Before anything reads phiLocal.modelPath: it may name a downloaded model by its id.
+  setDownloadedModelsRoot(modelsRoot(context));
   const models = new ModelManager(sidecar, log);
+  const downloader = new ModelDownloader(context, sidecar, models, log);
   const store = await ConversationStore.open(
     new FileConversationPersistence(path.join(context.globalStorageUri.fsPath, 'conversations'), (m) => log.warn(m)),
     { onError: (m) => log.error(m) },
@@ -32,17 +41,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   running = { sidecar, store };
   const editors = new EditorContext();
   const actions = new CodeBlockActions(editors, log);
-  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo);
+  const tools = new ToolRunner(log, () => editors.targetEditor);
+  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo, tools);
   const chatView = new ChatViewProvider(context.extensionUri, controller);
   const history = new HistoryProvider(store);
   const statusBar = new StatusBar(sidecar, models, demo);
   context.subscriptions.push(
-    sidecar, models, editors, actions, controller, history,
+    sidecar, models, editors, actions, tools, controller, history,
     { dispose: () => void store.flush() },
     statusBar,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView),
     vscode.window.createTreeView(HISTORY_VIEW_ID, { treeDataProvider: history, showCollapseAll: false }),
   );
+
+  // VS Code's own Chat (1.104 and later): Phi-4-mini as one of its models.
+  const chatModel = registerPhiChatModelProvider(sidecar, models, log);
+  if (chatModel) context.subscriptions.push(chatModel.disposable);
 
   const openChat = () => chatView.reveal();
   const commands: Record<string, (...args: never[]) => unknown> = {
@@ -52,6 +66,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
       controller.newChat();
     },
     'phiLocal.selectModelFolder': () => models.selectModelFolder(),
+    'phiLocal.downloadModel': (args?: DownloadCommandArgs) => downloader.run(typeof args === 'object' && args ? args : {}),
+    'phiLocal.manageModels': () => manageModels(models, modelsRoot(context), log),
+    'phiLocal.doctor': () => runDoctor(context, sidecar, models, log),
     'phiLocal.restartSidecar': () => vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Restarting the Phi sidecar' },
       () => sidecar.restart().catch((e: Error) => {
@@ -72,10 +89,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     },
   };
   for (const [id, run] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, run));
+  registerEditorFeatures(context, sidecar, models, log, async (conversation) => {
+    store.restore(conversation);
+    await openChat();
+    controller.openConversation(conversation.id);
+  });
 
   void vscode.commands.executeCommand('setContext', 'phiLocal.generating', false);
   log.info(`Phi Local activated${demo ? ' (demo model)' : ''}. The sidecar starts when the chat first needs it.`);
-  return { sidecar, models, statusBar, demo };
+  return { sidecar, models, statusBar, demo, chatModelProvider: chatModel?.provider };
 }
 
 export async function deactivate(): Promise<void> {

@@ -2,17 +2,18 @@
 // the IPC channel of the process that spawned it (or stdio). It holds the engine; the model itself runs in the
 // engine's worker thread, so this thread always answers status and cancel at once. No network port is opened.
 import {
-  createConnection, IPCMessageReader, IPCMessageWriter, ProposedFeatures, ResponseError, type CancellationToken,
+  CancellationTokenSource, createConnection, IPCMessageReader, IPCMessageWriter, ProposedFeatures, ResponseError, type CancellationToken,
   type Connection,
 } from 'vscode-languageserver/node';
 import { Engine } from './engine/engine';
 import { EngineError } from './engine/errors';
+import { runChatTurn } from './tools/toolFlow';
 import { registerDiagnostics } from './diagnostics';
 import { TokenCounter } from './tokenCount';
 import { registerCompletions } from './completions/completionService';
 import {
   ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
-  StatusRequest, type ChatResult, type PhiErrorData, type SidecarStatus,
+  StatusRequest, RunToolRequest, ToolStepNotification, type PhiErrorData, type SidecarStatus,
 } from './protocol';
 
 function toResponseError(e: unknown): ResponseError<PhiErrorData> {
@@ -68,26 +69,34 @@ export function serve(connection: Connection, engine = new Engine()): void {
     publish();
     let started = 0;
     try {
-      const result = await engine.generate(
-        { messages: params.messages, tools: params.tools, sampling: params.sampling, maxNewTokens: params.maxNewTokens },
-        {
-          signal: abort.signal,
-          onText: (text, tokens) => {
-            if (!started) {
-              started = performance.now();
-              status.queued--;
-            }
-            void connection.sendNotification(ChatDeltaNotification, { turnId: params.turnId, text });
-            const now = performance.now();
-            status.generating = { tokens, tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (now - started) : 0 };
-            if (now - lastPublished > 500) {
-              lastPublished = now;
-              publish();
-            }
-          },
+      // Tools: the flow generates, has the client run the model's calls, and generates again (tools/toolFlow.ts).
+      return await runChatTurn(params, {
+        generate: (request, onText) => engine.generate(request, { signal: abort.signal, onText }),
+        runTool: (call) => {
+          const cancel = new CancellationTokenSource();
+          const stop = () => cancel.cancel();
+          abort.signal.addEventListener('abort', stop, { once: true });
+          return connection.sendRequest(RunToolRequest, { turnId: params.turnId, call }, cancel.token)
+            .finally(() => { abort.signal.removeEventListener('abort', stop); cancel.dispose(); });
         },
-      );
-      return { ...result, messages: [{ role: 'assistant', content: result.text }] } satisfies ChatResult;
+        refused: (notice) => {
+          connection.console.warn(`Turn ${params.turnId}: a tool call was refused: ${notice.error}`);
+          void connection.sendNotification(ToolStepNotification, notice);
+        },
+        text: (text, tokens) => {
+          if (!started) {
+            started = performance.now();
+            status.queued--;
+          }
+          void connection.sendNotification(ChatDeltaNotification, { turnId: params.turnId, text });
+          const now = performance.now();
+          status.generating = { tokens, tokensPerSecond: tokens > 1 ? ((tokens - 1) * 1000) / (now - started) : 0 };
+          if (now - lastPublished > 500) {
+            lastPublished = now;
+            publish();
+          }
+        },
+      }, abort.signal);
     } catch (e) {
       throw toResponseError(e);
     } finally {

@@ -103,7 +103,10 @@ export class ModelManager implements vscode.Disposable {
   /** The model a turn needs: the configured one, loaded now unless it already is (or is being loaded). */
   async ensureLoaded(options: { notifyFailure?: boolean } = {}): Promise<ModelInfo> {
     const settings = this.settings();
-    if (!settings.location) throw new PhiError('no-model', NO_MODEL_MESSAGE);
+    if (!settings.location) {
+      this.offerModelSetup();
+      throw new PhiError('no-model', NO_MODEL_MESSAGE);
+    }
     this.wanted = true;
     if (this.loaded && sameLoad(this.loaded.settings, settings) && this.sidecar.state === 'running') return this.loaded.info;
     if (this.loading && sameLoad(this.loading.settings, settings)) return this.loading.promise;
@@ -162,6 +165,24 @@ export class ModelManager implements vscode.Disposable {
         promise.then(done, done);
       }),
     );
+  }
+
+  private setupOfferedAt = -Infinity;
+
+  /**
+   * The no-model prompt: download the model (one click) or select a folder already on disk. Shown at most once a
+   * minute, however many features ask for the model meanwhile.
+   */
+  offerModelSetup(): void {
+    if (Date.now() - this.setupOfferedAt < 60_000) return;
+    this.setupOfferedAt = Date.now();
+    void vscode.window.showInformationMessage(
+      'Phi Local has no model yet. Download Phi-4-mini-instruct (about 2.8 GB, once), or select a folder you already have.',
+      'Download Model', 'Select Model Folder',
+    ).then((choice) => {
+      if (choice === 'Download Model') void vscode.commands.executeCommand('phiLocal.downloadModel', { recommended: true });
+      if (choice === 'Select Model Folder') void vscode.commands.executeCommand('phiLocal.selectModelFolder');
+    });
   }
 
   private async offerAnotherFolder(dir: string, error: PhiError): Promise<void> {

@@ -1,5 +1,8 @@
 // Which model folder to use: the `phiLocal.modelPath` setting, else the PHI_LOCAL_MODEL environment variable
-// (what `npm start` and the end-to-end tests set). Pure: no vscode, so it is unit-tested.
+// (what `npm start` and the end-to-end tests set). The setting holds a folder, or the id of a downloaded model
+// (`cpu-int4-rtn-block-32-acc-level-4`: its folder under the extension's global storage, see setDownloadedModelsRoot).
+// Pure: no vscode, so it is unit-tested.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -8,6 +11,24 @@ export const MODEL_ENV_VAR = 'PHI_LOCAL_MODEL';
 export interface ModelLocation {
   dir: string;
   source: 'setting' | 'environment';
+}
+
+let downloadedModelsRoot: string | undefined;
+
+/** Where downloaded models live (<global storage>/models), so that a model id in the setting finds its folder. */
+export function setDownloadedModelsRoot(dir: string | undefined): void {
+  downloadedModelsRoot = dir;
+}
+
+export function getDownloadedModelsRoot(): string | undefined {
+  return downloadedModelsRoot;
+}
+
+/** The folder of a downloaded model named by its id, when `value` is one (a plain name that exists there). */
+function downloadedModelDir(value: string, root: string | undefined): string | undefined {
+  if (!root || !/^[A-Za-z0-9][\w.-]*$/.test(value)) return undefined;
+  const dir = path.join(root, value);
+  return fs.existsSync(dir) ? dir : undefined;
 }
 
 /**
@@ -19,10 +40,13 @@ export function resolveModelLocation(
   env: Record<string, string | undefined> = process.env,
   workspaceFolder?: string,
   home = os.homedir(),
+  modelsRoot = downloadedModelsRoot,
 ): ModelLocation | undefined {
   const fromSetting = setting?.trim();
   const raw = fromSetting || env[MODEL_ENV_VAR]?.trim();
   if (!raw) return undefined;
+  const downloaded = downloadedModelDir(raw, modelsRoot);
+  if (downloaded) return { dir: path.normalize(downloaded), source: fromSetting ? 'setting' : 'environment' };
   let dir = raw === '~' ? home : raw.startsWith('~/') || raw.startsWith('~\\') ? path.join(home, raw.slice(2)) : raw;
   if (!path.isAbsolute(dir)) dir = path.resolve(workspaceFolder ?? home, dir);
   return { dir: path.normalize(dir), source: fromSetting ? 'setting' : 'environment' };

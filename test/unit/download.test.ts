@@ -17,6 +17,8 @@ import {
 } from '../../extension/model/download/modelDownload';
 import { chooseVariant, MODEL_REPO, VARIANTS } from '../../extension/model/download/variants';
 import { formatBytes, formatDuration, TransferRate } from '../../extension/model/download/transferRate';
+import { deletable, listModels } from '../../extension/model/modelLibrary';
+import { resolveModelLocation } from '../../extension/model/modelPath';
 import { checkModelFolder } from '../../sidecar/diagnostics';
 import { LocalHub } from '../fixtures/localHub';
 import { ensureModel } from '../fixtures/models';
@@ -139,6 +141,9 @@ describe('model download from a local hub', () => {
     assert.ok(!fs.existsSync(path.join(staging, 'model.onnx.data')), 'the unfinished file is not under its real name');
     const part = fs.statSync(path.join(staging, 'model.onnx.data' + PART_SUFFIX)).size;
     assert.ok(part > 0 && part < data.size, `part of ${part} bytes`);
+    // Manage Models shows it as an incomplete download, not as a model.
+    const root = path.dirname(req.target);
+    assert.deepEqual(listModels(root, undefined).map((m) => [m.kind, m.id]), [['incomplete', CPU.id]]);
 
     const servedBefore = hub.served.length;
     const out = await downloadModel(req, deps());
@@ -148,6 +153,16 @@ describe('model download from a local hub', () => {
     assert.equal(resumed[0].bytes, data.size - part);
     assert.ok(out.reusedBytes >= part);
     sameAsSource(out.dir);
+    // Now it is a downloaded model; the configured folder elsewhere is listed too, as the active one.
+    const listed = listModels(root, model);
+    assert.deepEqual(listed.map((m) => [m.kind, m.active]), [['downloaded', false], ['folder', true]]);
+    assert.equal(listed[0].variant?.id, CPU.id);
+    assert.ok(listed[0].bytes >= data.size);
+    assert.ok(deletable(listed[0]) && !deletable(listed[1]), 'only what Phi Local downloaded can be deleted');
+    assert.equal(listModels(root, req.target)[0].active, true);
+    // The setting can name it by its id.
+    assert.equal(resolveModelLocation(CPU.id, {}, undefined, os.homedir(), root)?.dir, req.target);
+    assert.equal(resolveModelLocation('no-such-model', {}, '/ws', os.homedir(), root)?.dir, path.resolve('/ws/no-such-model'));
   });
 
   it('a corrupted byte fails the checksum and the file is fetched again (sha256 and git blob files)', async () => {
