@@ -53,7 +53,7 @@ function code(text: string): string {
 }
 
 export function buildDoctorReport(d: DoctorInputs): string {
-  const out: string[] = ['# Phi Local: Doctor', '', `Generated ${d.generatedAt}. Copy this into a bug report; it holds no conversation text.`, ''];
+  const out: string[] = ['# Phi Local: Doctor', '', `Generated ${d.generatedAt}. Copy this into a bug report; it holds no conversation text.`];
   const section = (name: (typeof DOCTOR_SECTIONS)[number]) => out.push('', `## ${name}`, '');
 
   section('Platform');
