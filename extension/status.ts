@@ -133,7 +133,10 @@ export async function showMenu(generating: boolean): Promise<void> {
     { label: '$(add) New Chat', command: 'phiLocal.newChat' },
     ...(generating ? [{ label: '$(debug-stop) Stop Generating', command: 'phiLocal.stop' }] : []),
     { label: '$(folder-opened) Select Model Folder', command: 'phiLocal.selectModelFolder', description: path.basename(readLoadSettings().location?.dir ?? '') },
+    { label: '$(cloud-download) Download Model', command: 'phiLocal.downloadModel' },
+    { label: '$(library) Manage Models', command: 'phiLocal.manageModels' },
     { label: '$(debug-restart) Restart Sidecar', command: 'phiLocal.restartSidecar' },
+    { label: '$(pulse) Doctor', command: 'phiLocal.doctor', description: 'what Phi Local sees, for a bug report' },
     { label: '$(output) Show Logs', command: 'phiLocal.showLogs' },
   ];
   const pick = await vscode.window.showQuickPick(items, { title: 'Phi Local', placeHolder: 'What do you want to do?' });
