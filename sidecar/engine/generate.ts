@@ -1,11 +1,17 @@
 // The generation loop: prompt → prefill (reusing the cached prefix) → decode with sampling until an eos
-// token, the token limit or a cancel. Streams text that is always whole UTF-8 characters.
+// token, the end of a tool call, the token limit or a cancel. Streams text that is always whole UTF-8 characters;
+// a tool call's text is not streamed but returned on its own (`toolCall`).
 import type { Backend } from './backend';
 import { EngineError } from './errors';
 import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
 import type { PromptBuilder } from './promptBuilder';
+import type { ReplayScript } from './replay';
 import type { ChatMessage, ToolDefinition } from './template';
+import { ToolCallGrammars } from './toolCallConstraint';
+import { ToolCallDecoding, type ToolCallTokens, type ToolChoice } from './toolCallDecoding';
+
+export type { ToolChoice } from './toolCallDecoding';
 
 /** Anything with an `aborted` flag: an AbortSignal, or the worker's shared cancel flag. */
 export interface CancelSignal {
@@ -24,9 +30,20 @@ export interface GenerateRequest {
   /** Upper bound on generated tokens; also capped by what is left of the context. */
   maxNewTokens?: number;
   sampling?: SamplingOptions;
+  /**
+   * With `tools`: 'auto' (default) lets the model start a call, 'required' makes it start with one, 'none' keeps
+   * it from calling. Without tools, no call can start. Once a call starts, only tokens that keep it a valid
+   * call list of the declared tools may be sampled, and generation ends after `<|/tool_call|>`.
+   */
+  toolChoice?: ToolChoice;
+  /** At most this many calls in one call list. */
+  maxToolCalls?: number;
+  /** False: detect calls but do not constrain their text (to measure the constraint and what it prevents). */
+  constrainToolCalls?: boolean;
 }
 
-export type FinishReason = 'stop' | 'length' | 'cancelled';
+/** 'tool-call': the model made a call (see GenerateResult.toolCall). */
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'tool-call';
 
 export interface GenerateTimings {
   /** From the request to the first generated token (includes prefill). */
@@ -40,8 +57,12 @@ export interface GenerateTimings {
 }
 
 export interface GenerateResult {
+  /** The text for the reader: everything before a tool call. */
   text: string;
+  /** Every generated token, a tool call's included (its closing `<|/tool_call|>` too). */
   tokenIds: number[];
+  /** The call the model made: its text between `<|tool_call|>` and `<|/tool_call|>` (closed: the end tag came). */
+  toolCall?: { text: string; closed: boolean };
   finishReason: FinishReason;
   usage: {
     promptTokens: number;
@@ -65,6 +86,8 @@ export interface GeneratorOptions {
   prefillChunk?: number;
   /** Default for requests that do not say. */
   maxNewTokens?: number;
+  /** TEST DOUBLE: answers come from this script instead of sampling (see replay.ts). */
+  replay?: ReplayScript;
 }
 
 const now = () => performance.now();
@@ -82,6 +105,9 @@ export class Generator {
   readonly contextLength: number;
   private readonly prefillChunk: number;
   private readonly defaultMaxNewTokens: number;
+  private readonly replay: ReplayScript | undefined;
+  private readonly toolCallTokens: ToolCallTokens | undefined;
+  private grammars: Promise<ToolCallGrammars> | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -92,6 +118,20 @@ export class Generator {
     this.contextLength = Math.min(options.contextLength ?? config.contextLength, config.contextLength);
     this.prefillChunk = options.prefillChunk ?? 256;
     this.defaultMaxNewTokens = options.maxNewTokens ?? 1024;
+    this.replay = options.replay;
+    const start = prompts.tokenizer.tokenToId('<|tool_call|>');
+    const end = prompts.tokenizer.tokenToId('<|/tool_call|>');
+    this.toolCallTokens = start !== undefined && end !== undefined ? { start, end } : undefined;
+  }
+
+  /** xgrammar's tables for this vocabulary: built once, when a call is first constrained. */
+  private toolCallGrammars(): Promise<ToolCallGrammars> {
+    if (!this.grammars) {
+      const { end } = this.toolCallTokens!;
+      this.grammars = ToolCallGrammars.create(this.prompts.tokenizer, this.config.vocabSize, end);
+      this.grammars.catch(() => { this.grammars = undefined; });
+    }
+    return this.grammars;
   }
 
   get cachedTokens(): readonly number[] {
@@ -112,6 +152,9 @@ export class Generator {
     const sampler = new Sampler(request.sampling);
     const eos = new Set(request.stopOnEos === false ? [] : this.config.eosTokenIds);
     const decoder = this.prompts.tokenizer.createStreamDecoder();
+    const calls = this.toolCallDecoding(request);
+    // TEST DOUBLE (replay mode): the canned reply's tokens are taken instead of sampled ones.
+    const forced = this.replay?.nextReply(this.prompts.tokenizer);
 
     const reused = this.reusablePrefix(prompt);
     let logits = await this.prefill(prompt.slice(reused), reused, signal);
@@ -119,39 +162,64 @@ export class Generator {
     const tokens = [...prompt];
     const generated: number[] = [];
     let text = '';
+    let toolCall: GenerateResult['toolCall'];
     let finishReason: FinishReason = logits ? 'length' : 'cancelled';
     let firstTokenAt = now();
-    while (logits) {
-      const next = sampler.sample(logits, tokens);
-      if (generated.length === 0) firstTokenAt = now();
-      if (eos.has(next)) {
-        finishReason = 'stop';
-        break;
+    const emit = (piece: string) => {
+      if (!piece) return;
+      text += piece;
+      events.onText?.(piece, generated.length);
+    };
+    try {
+      while (logits) {
+        let next: number;
+        if (forced) next = forced[generated.length] ?? this.config.eosTokenIds[0];
+        else {
+          if (calls?.constrains(generated.length)) {
+            logits = new Float32Array(logits); // the backend's row stays as it was
+            await calls.constrain(logits, generated.length);
+          }
+          next = sampler.sample(logits, tokens);
+        }
+        if (generated.length === 0) firstTokenAt = now();
+        // Inside a constrained call an eos token cannot be sampled; one here ends an unconstrained (or replayed)
+        // call that lacks its end tag.
+        if (eos.has(next)) {
+          finishReason = 'stop';
+          break;
+        }
+        tokens.push(next);
+        generated.push(next);
+        const phase = calls ? await calls.accept(next) : 'text';
+        if (phase === 'text') emit(decoder.push(next));
+        else if (toolCall === undefined) {
+          // The call token: what the reader sees ends here; the call's text is collected on its own.
+          emit(decoder.flush());
+          toolCall = { text: '', closed: false };
+        } else if (phase === 'done') {
+          toolCall.text += decoder.flush();
+          toolCall.closed = true;
+          finishReason = 'tool-call';
+          break;
+        } else toolCall.text += decoder.push(next);
+        if (generated.length >= maxNew) break;
+        if (signal.aborted) {
+          finishReason = 'cancelled';
+          break;
+        }
+        logits = await this.step(next, tokens);
       }
-      tokens.push(next);
-      generated.push(next);
-      const piece = decoder.push(next);
-      if (piece) {
-        text += piece;
-        events.onText?.(piece, generated.length);
-      }
-      if (generated.length >= maxNew) break;
-      if (signal.aborted) {
-        finishReason = 'cancelled';
-        break;
-      }
-      logits = await this.step(next, tokens);
+    } finally {
+      calls?.release();
     }
     const tail = decoder.flush();
-    if (tail) {
-      text += tail;
-      events.onText?.(tail, generated.length);
-    }
+    if (toolCall) toolCall.text += tail;
+    else emit(tail);
     const end = now();
     const decodeMs = generated.length > 1 ? end - firstTokenAt : 0;
     const prefilled = prompt.length - reused;
     return {
-      text, tokenIds: generated, finishReason, seed: sampler.seed,
+      text, tokenIds: generated, finishReason, seed: sampler.seed, ...(toolCall ? { toolCall } : {}),
       usage: { promptTokens: prompt.length, reusedTokens: reused, completionTokens: generated.length },
       timings: {
         timeToFirstTokenMs: (generated.length > 0 ? firstTokenAt : end) - start,
@@ -162,6 +230,18 @@ export class Generator {
         totalMs: end - start,
       },
     };
+  }
+
+  /** How this request handles tool calls; undefined when the tokenizer has no call tokens (not Phi-4's). */
+  private toolCallDecoding(request: GenerateRequest): ToolCallDecoding | undefined {
+    if (!this.toolCallTokens) return undefined;
+    const tools = request.tools ?? [];
+    return new ToolCallDecoding({
+      tools,
+      choice: tools.length === 0 ? 'none' : (request.toolChoice ?? 'auto'),
+      constrain: request.constrainToolCalls !== false,
+      maxCalls: request.maxToolCalls,
+    }, this.toolCallTokens, () => this.toolCallGrammars());
   }
 
   /** Forgets the cache (e.g. before an unrelated request, or to measure a cold prefill). */

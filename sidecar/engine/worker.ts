@@ -6,6 +6,7 @@ import { EngineError } from './errors';
 import { Generator } from './generate';
 import { readModelFolder } from './modelFolder';
 import { PromptBuilder } from './promptBuilder';
+import { ReplayScript } from './replay';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread.');
@@ -26,7 +27,9 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   const prompts = PromptBuilder.fromFolder(folder);
   post({ kind: 'progress', id, message: 'Loading the model into ONNX Runtime' });
   const { backend, fallbacks, backendReason, warnings } = await createBackend(folder, options);
-  const generator = new Generator(backend, prompts, folder.config, options);
+  // TEST DOUBLE: with $PHI_LOCAL_REPLAY set, answers are canned replies (replay.ts); the log says so.
+  const replay = ReplayScript.fromEnv();
+  const generator = new Generator(backend, prompts, folder.config, { ...options, replay });
   loaded = { generator, backend };
   return {
     dir: folder.dir,
@@ -40,7 +43,10 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
     vocabSize: folder.config.vocabSize,
     kvType: folder.config.kvType,
     loadMs: performance.now() - started,
-    warnings: [...folder.warnings, ...warnings],
+    warnings: [
+      ...folder.warnings, ...warnings,
+      ...(replay ? [`Replay mode (test double): answers are the ${replay.remaining} canned replies of ${replay.file}, not the model's.`] : []),
+    ],
   };
 }
 

@@ -1,0 +1,32 @@
+// The JSON schema of a tool-call list, the payload between `<|tool_call|>` and `<|/tool_call|>`:
+// `[{"name": <a declared tool>, "arguments": <that tool's parameters>}, ...]`. The constrained decoder compiles it
+// into a grammar; the same shape is what the parser accepts (sidecar/tools/toolCallParser.ts).
+import type { ToolDefinition } from './template';
+
+/** A tool without a parameter schema takes no arguments: `{}`. */
+const NO_ARGUMENTS = { type: 'object', properties: {}, additionalProperties: false };
+
+/**
+ * `looseArguments`: any JSON object as arguments (for a tool whose schema the grammar compiler cannot handle;
+ * the arguments are then still validated after the call).
+ */
+export function toolCallListSchema(
+  tools: readonly ToolDefinition[],
+  options: { maxCalls?: number; looseArguments?: boolean } = {},
+): Record<string, unknown> {
+  const item = (tool: ToolDefinition) => ({
+    type: 'object',
+    properties: {
+      name: { const: tool.name },
+      arguments: options.looseArguments ? { type: 'object', additionalProperties: true } : (tool.parameters ?? NO_ARGUMENTS),
+    },
+    required: ['name', 'arguments'],
+    additionalProperties: false,
+  });
+  return {
+    type: 'array',
+    minItems: 1,
+    ...(options.maxCalls !== undefined && options.maxCalls > 0 ? { maxItems: options.maxCalls } : {}),
+    items: tools.length === 1 ? item(tools[0]) : { anyOf: tools.map(item) },
+  };
+}
