@@ -122,7 +122,7 @@ describe('tool calls in the chat (code-server, tiny model, replayed answers)', (
     const lines = wb.page.locator('.editor-instance .monaco-editor .view-lines', { hasText: 'hello, world' }).first();
     await lines.waitFor({ timeout: 15_000 });
     assert.equal(await wb.page.locator('.monaco-diff-editor').count(), 0);
-    await wb.page.locator('.tabs-container .tab.dirty', { hasText: 'app.py' }).waitFor();
+    assert.equal(fs.readFileSync(app, 'utf8'), APP, 'not saved: the user decides');
     await wb.screenshot('applied');
 
     // One Ctrl+Z in that editor brings back the original text.
