@@ -2,8 +2,27 @@
 // dist/. onnxruntime-node and koffi stay external: each is a native module with its own binaries, shipped as a
 // dependency (see .vscodeignore and scripts/package.mjs).
 import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 const watch = process.argv.includes('--watch');
+
+// @mlc-ai/web-xgrammar ships a UMD script (CommonJS when `module` exists) inside a "type": "module" package; bundled
+// as ESM, its exports would land on the bundle's own. Loaded from outside the package, it is bundled as CommonJS.
+const umdAsCommonJs = {
+  name: 'umd-as-commonjs',
+  setup(build) {
+    build.onResolve({ filter: /^@mlc-ai\/web-xgrammar$/ }, (args) => {
+      const file = createRequire(path.join(args.resolveDir, 'x.js')).resolve(args.path);
+      return { path: path.relative(process.cwd(), file), namespace: 'umd-as-commonjs', pluginData: { file } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'umd-as-commonjs' }, (args) => ({
+      contents: fs.readFileSync(args.pluginData.file, 'utf8'), loader: 'js', resolveDir: path.dirname(args.pluginData.file),
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -11,6 +30,7 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   external: ['onnxruntime-node', 'koffi', 'vscode'],
+  plugins: [umdAsCommonJs],
   logLevel: 'info',
 };
 

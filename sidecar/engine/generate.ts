@@ -152,9 +152,9 @@ export class Generator {
     const sampler = new Sampler(request.sampling);
     const eos = new Set(request.stopOnEos === false ? [] : this.config.eosTokenIds);
     const decoder = this.prompts.tokenizer.createStreamDecoder();
-    const calls = this.toolCallDecoding(request);
-    // TEST DOUBLE (replay mode): the canned reply's tokens are taken instead of sampled ones.
+    // TEST DOUBLE (replay mode): the canned reply's tokens are taken instead of sampled ones, unconstrained.
     const forced = this.replay?.nextReply(this.prompts.tokenizer);
+    const calls = this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
 
     const reused = this.reusablePrefix(prompt);
     let logits = await this.prefill(prompt.slice(reused), reused, signal);
