@@ -228,7 +228,7 @@ function updateAssistant(root: HTMLElement, m: MessageView): void {
   root.dataset.state = state;
   root.setAttribute('aria-busy', String(state === 'streaming'));
   const content = root.querySelector<HTMLElement>('.content')!;
-  if (m.steps) stepsOf.set(m.id, m.steps);
+  stepsOf.set(m.id, m.steps ?? []); // a Retry starts without the old steps
   renderContent(content, m.content, state === 'streaming', m.id);
   if (state === 'streaming' && m.content.length === 0 && !stepBusy(m.id)) content.append(el('span', 'thinking', 'Thinking…'));
   root.querySelector('.error')?.remove();
