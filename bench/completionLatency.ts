@@ -1,4 +1,4 @@
-// npm run bench:completions -- --preset phi4-mini [--n 20] [--ep cpu] [--threads N] [--json FILE]
+// npm run bench:completions -- --preset phi4-mini [--n 20] [--ep cpu] [--threads N] [--timeout-ms 4000] [--json FILE]
 //                                (or --model DIR for a real model folder)
 // Inline completion latency through the real sidecar (dist/sidecar.js, JSON-RPC over IPC, as the extension uses
 // it): the time from the request (the keystroke, once the extension's debounce has passed) to the ghost text,
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: '20' },
     ep: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
+    'timeout-ms': { type: 'string', default: '4000' },
     json: { type: 'string' },
   },
 });
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     languageId: 'typescript', fileName: 'orders.ts',
     prefix: [...lines.slice(0, line), lines[line].slice(0, column)].join('\n'),
     suffix: ['', ...lines.slice(line + 1)].join('\n'),
+    timeoutMs: Number(values['timeout-ms']),
   });
   const time = async (params: InlineCompletionParams) => {
     const t0 = performance.now();

@@ -51,7 +51,7 @@ export interface CompletionPrompt {
   suffix: string;
 }
 
-export const DEFAULT_MAX_PREFIX_TOKENS = 1024;
+export const DEFAULT_MAX_PREFIX_TOKENS = 768;
 export const DEFAULT_MAX_SUFFIX_TOKENS = 256;
 
 /**

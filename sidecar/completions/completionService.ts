@@ -17,6 +17,7 @@ import { shapeCompletion } from './completionShaper';
 
 export const DEFAULT_TIMEOUT_MS = 4000;
 const MAX_TOKENS = { line: 48, block: 160 } as const;
+const PREFILL_CHUNK = 64;
 
 export class CompletionService {
   constructor(private readonly engine: Pick<Engine, 'generate'>) {}
@@ -35,7 +36,12 @@ export class CompletionService {
     let result: EngineResult;
     try {
       result = await this.engine.generate(
-        { messages: prompt.messages, assistantPrefix: prompt.assistantPrefix, maxNewTokens: params.maxTokens ?? MAX_TOKENS[prompt.mode], sampling: { temperature: 0 } },
+        {
+          messages: prompt.messages, assistantPrefix: prompt.assistantPrefix, maxNewTokens: params.maxTokens ?? MAX_TOKENS[prompt.mode],
+          sampling: { temperature: 0 },
+          // Short prefill passes: a chat (or the next keystroke) that preempts this one waits for one pass only.
+          prefillChunk: PREFILL_CHUNK,
+        },
         {
           priority: 'background',
           signal: stop.signal,

@@ -25,6 +25,8 @@ export interface GenerateRequest {
   promptIds?: number[];
   /** Text the answer starts with, fed after the assistant marker (inline completions: the code before the cursor). */
   assistantPrefix?: string;
+  /** Prompt tokens per forward pass for this request (default: the generator's). Smaller: a cancel lands sooner. */
+  prefillChunk?: number;
   /** Set to false to keep generating past eos tokens (benchmarks on random weights). Default true. */
   stopOnEos?: boolean;
   /** Upper bound on generated tokens; also capped by what is left of the context. */
@@ -157,7 +159,7 @@ export class Generator {
     const calls = this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
 
     const reused = this.reusablePrefix(prompt);
-    let logits = await this.prefill(prompt.slice(reused), reused, signal);
+    let logits = await this.prefill(prompt.slice(reused), reused, signal, request.prefillChunk ?? this.prefillChunk);
     const prefillMs = now() - start;
     const tokens = [...prompt];
     const generated: number[] = [];
@@ -263,7 +265,7 @@ export class Generator {
   }
 
   /** Feeds `tokens` after the first `keep` cached ones; returns the last logits, or undefined when cancelled. */
-  private async prefill(tokens: readonly number[], keep: number, signal: CancelSignal): Promise<Float32Array | undefined> {
+  private async prefill(tokens: readonly number[], keep: number, signal: CancelSignal, chunkSize: number): Promise<Float32Array | undefined> {
     this.backend.truncate(keep);
     this.cached.length = keep;
     let logits: Float32Array | undefined;
@@ -273,7 +275,7 @@ export class Generator {
       // From an empty cache, a long-RoPE sequence must go in one pass: the graph picks the long factors only
       // when the whole sequence it sees is past the switch.
       const oneShot = this.cached.length === 0 && this.usesLongRope(tokens.length);
-      const chunk = tokens.slice(i, oneShot ? tokens.length : i + this.prefillChunk);
+      const chunk = tokens.slice(i, oneShot ? tokens.length : i + chunkSize);
       logits = await this.backend.forward(chunk);
       this.cached.push(...chunk);
       i += chunk.length;
