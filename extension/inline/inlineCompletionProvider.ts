@@ -71,6 +71,9 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
       if (explicit) void vscode.window.showInformationMessage('Phi Local: select a model folder first (Phi: Select Model Folder).');
       return undefined;
     }
+    // A model that failed to load, or a sidecar that keeps dying, is not retried on every keystroke: the status
+    // bar says what is wrong; an explicit trigger tries again.
+    if (!explicit && (this.models.phase.kind === 'failed' || this.sidecar.state === 'failed')) return undefined;
     const start = new vscode.Position(prefixStartLine(position.line), 0);
     const endLine = Math.min(document.lineCount - 1, position.line + SUFFIX_LINES);
     const prefix = document.getText(new vscode.Range(start, position));

@@ -1,8 +1,9 @@
 // Taking the code to apply out of the model's answer (extension/refactor/editExtraction.ts): fenced, unfenced,
-// with prose, several blocks, cut short; re-indented to the range it replaces.
+// with prose, several blocks, cut short; re-indented to the range it replaces. And the prompts that ask for it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extractEdit, fencedBlocks, reindent } from '../../extension/refactor/editExtraction';
+import { refactorAction, refactorMessages } from '../../extension/refactor/refactorActions';
 
 const original = '  function add(a, b) {\n    return a + b;\n  }\n';
 
@@ -59,5 +60,26 @@ describe('edit extraction', () => {
     assert.equal(extractEdit('I cannot simplify this code any further. It is already minimal.', { original }), undefined);
     assert.equal(extractEdit('```js\n\n```', { original }), undefined);
     assert.equal(extractEdit('', { original }), undefined);
+  });
+});
+
+describe('refactor prompts', () => {
+  const context = { path: 'src/a.ts', languageId: 'typescript', code: 'let x = f( ;', before: 'import { f } from "./f";\n', after: '' };
+
+  it('asks for one code block that replaces exactly the code, with the problems for Fix', () => {
+    const [system, user] = refactorMessages(refactorAction('fix')!, { ...context, problems: ['line 1: \')\' expected.'] });
+    assert.match(system.content, /one fenced code block/);
+    assert.match(user.content, /File: src\/a\.ts \(typescript\)/);
+    assert.match(user.content, /Problems:\n- line 1: '\)' expected\./);
+    assert.match(user.content, /The code to change:\n```typescript\nlet x = f\( ;\n```/);
+    assert.match(user.content, /Code before it \(for reference, do not repeat it\)/);
+    assert.doesNotMatch(user.content, /Code after it/, 'no empty context block');
+  });
+
+  it('carries the user\'s instruction for Edit with Instructions, and asks Generate Tests for a whole file', () => {
+    assert.match(refactorMessages(refactorAction('custom')!, { ...context, instruction: ' use const ' })[1].content, /\nuse const\n/);
+    const tests = refactorAction('generateTests')!;
+    assert.equal(tests.output, 'newFile');
+    assert.match(refactorMessages(tests, context)[1].content, /whole test file/);
   });
 });
