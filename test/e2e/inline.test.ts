@@ -1,5 +1,5 @@
 // Phi in the editor, in a real VS Code (code-server + the packaged .vsix, driven by Playwright in Chromium):
-// Explain streams into a comment thread at the code, a refactor from the palette opens a diff preview whose Accept
+// Explain streams into a comment thread at the code (a follow-up in place, Continue in Chat), a refactor from the palette opens a diff preview whose Accept
 // changes the file (one undo restores it), and typing shows ghost text that Tab accepts.
 // TEST DOUBLE: the model's answers are replayed (PHI_LOCAL_REPLAY, sidecar/engine/replay.ts): the tiny model's
 // random weights never write a code block to apply or a completion to recognise. Everything else is real: the
@@ -19,6 +19,8 @@ const CALC = 'function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n\n
 const REPLIES = [
   // Explain
   '**area** computes the area of a circle from its radius: it multiplies pi by the radius squared.',
+  // A follow-up question in the thread
+  'It returns a float: the area.',
   // Simplify: prose around a fenced block, as small models answer (edit extraction takes the block)
   'Here is a simpler version:\n\n```python\ndef area(radius):\n    return 3.14159 * radius ** 2\n```\n\nIt returns the value directly.',
   // Completions (a few spare: VS Code may ask more than once)
@@ -78,6 +80,20 @@ describe('inline explanation, refactors and completions in code-server (tiny mod
     assert.ok(threadBox.y > codeBox.y && threadBox.x >= codeBox.x - 100, 'the thread is inside the editor, at the code');
     assert.match(await thread.innerText(), /Phi: Explain \(lines 1–3\)/);
     await wb.screenshot('explain-thread');
+    // A follow-up question in place: the reply box, then the answer below it in the same thread.
+    await thread.getByText('Ask a follow-up question…').click();
+    await wb.page.keyboard.type('What does it return?');
+    await thread.getByRole('button', { name: 'Ask' }).click();
+    await thread.getByText('It returns a float').waitFor({ timeout: 60_000 });
+    assert.match(await thread.innerText(), /What does it return\?/);
+    await wb.screenshot('explain-follow-up');
+    // Continue in Chat: the thread becomes a chat conversation, with its code as context.
+    await thread.locator('.action-label[aria-label="Continue in Chat"]').click();
+    const chat = wb.chat();
+    await chat.locator('.message.assistant', { hasText: 'It returns a float' }).waitFor({ timeout: 30_000 });
+    await chat.locator('.message.assistant', { hasText: 'computes the area of a circle' }).waitFor();
+    await chat.locator('.message.user', { hasText: 'shapes.py' }).first().waitFor();
+    await wb.screenshot('explain-continued-in-chat');
     // Dismiss from the thread's title bar.
     await thread.locator('.action-label[aria-label="Dismiss"]').click();
     await thread.waitFor({ state: 'detached', timeout: 10_000 });
