@@ -374,6 +374,7 @@ function renderChips(chips: ChipView[]): void {
 }
 
 const ACTION_LABELS: Record<BannerAction, string> = {
+  downloadModel: 'Download Model',
   selectModelFolder: 'Select Model Folder',
   showLogs: 'Show Logs',
   restartSidecar: 'Restart Sidecar',

@@ -51,7 +51,7 @@ export function toStats(r: ChatResult): TurnStats {
 function turnErrorText(e: unknown): string {
   if (e instanceof PhiError) {
     switch (e.code) {
-      case 'no-model': return `${NO_MODEL_MESSAGE} Select the folder, then Retry.`;
+      case 'no-model': return `${NO_MODEL_MESSAGE} Then Retry.`;
       case 'prompt-too-long': return `${e.message} Start a new chat, or remove the attached context, to go on.`;
       case 'model-folder': case 'model-load': return `The model could not be loaded: ${describeError(e)}`;
       default: return describeError(e);
@@ -174,7 +174,7 @@ export class ChatController implements vscode.Disposable {
     if (phase.kind === 'failed') {
       return { kind: 'error', text: `The model could not be loaded: ${describeError(phase.error)}`, actions: ['selectModelFolder', 'showLogs'] };
     }
-    if (phase.kind !== 'ready' && !this.models.configured) return { kind: 'warning', text: NO_MODEL_MESSAGE, actions: ['selectModelFolder'] };
+    if (phase.kind !== 'ready' && !this.models.configured) return { kind: 'warning', text: NO_MODEL_MESSAGE, actions: ['downloadModel', 'selectModelFolder'] };
     if (phase.kind === 'ready' && this.recovered && !this.bannerDismissed) {
       return { kind: 'info', text: 'The sidecar stopped and was restarted; the model is loaded again.', actions: ['showLogs'], dismissible: true };
     }
@@ -278,6 +278,7 @@ export class ChatController implements vscode.Disposable {
 
   private async runAction(action: BannerAction): Promise<void> {
     const commands: Record<BannerAction, [string, ...unknown[]]> = {
+      downloadModel: ['phiLocal.downloadModel', { recommended: true }],
       selectModelFolder: ['phiLocal.selectModelFolder'],
       showLogs: ['phiLocal.showLogs'],
       restartSidecar: ['phiLocal.restartSidecar'],

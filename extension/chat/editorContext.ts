@@ -6,7 +6,7 @@ import { chipLabel, chipTitle, MAX_CHIP_CHARS, truncate, type ContextChip } from
 import type { ChipView } from './webviewProtocol';
 
 /** Documents that are not the user's code. */
-const IGNORED_SCHEMES = new Set(['output', 'debug', 'vscode-settings', 'phi-local-proposal', 'phi-local-refactor', 'comment', 'git', 'walkThroughSnippet']);
+const IGNORED_SCHEMES = new Set(['output', 'debug', 'vscode-settings', 'phi-local-proposal', 'phi-local-refactor', 'phi-local-tool-proposal', 'comment', 'git', 'walkThroughSnippet']);
 /** A whole file sent as context is cut shorter than a selection: it was not chosen on purpose. */
 const MAX_FILE_CHARS = 8_000;
 

@@ -44,7 +44,7 @@ export interface Banner {
   dismissible?: boolean;
 }
 
-export type BannerAction = 'selectModelFolder' | 'showLogs' | 'restartSidecar' | 'openSettings';
+export type BannerAction = 'downloadModel' | 'selectModelFolder' | 'showLogs' | 'restartSidecar' | 'openSettings';
 
 export type ToWebview =
   /** The whole conversation (on open, New chat, a history pick, or after the webview was recreated). */
@@ -78,7 +78,7 @@ export type FromWebview =
   | { type: 'consent'; messageId: string; stepId: string; choice: ConsentChoice }
   | { type: 'showDiff'; messageId: string; stepId: string };
 
-const ACTIONS: readonly BannerAction[] = ['selectModelFolder', 'showLogs', 'restartSidecar', 'openSettings'];
+const ACTIONS: readonly BannerAction[] = ['downloadModel', 'selectModelFolder', 'showLogs', 'restartSidecar', 'openSettings'];
 const CHOICES: readonly ConsentChoice[] = ['once', 'chat', 'deny'];
 const MAX_TEXT = 1_000_000;
 

@@ -21,7 +21,7 @@ export type ModelFolderResult =
 
 export const NO_MODEL_MESSAGE =
   'No model folder is selected. Phi Local needs the ONNX export of microsoft/Phi-4-mini-instruct ' +
-  '(the cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4 folder, or gpu/gpu-int4-rtn-block-32).';
+  '(the cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4 folder, or gpu/gpu-int4-rtn-block-32): download it, or select a folder you have.';
 
 /** The error's message, with the file it is about when the message does not already name it. */
 export function describeError(e: unknown): string {
