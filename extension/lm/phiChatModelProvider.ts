@@ -28,11 +28,11 @@ import { toChatMessages } from './requestMessages';
 export const VENDOR = 'phi-local';
 export const MODEL_NAME = 'Phi-4-mini (local)';
 export const MODEL_FAMILY = 'phi-4-mini';
-/** Model setup: the `languageModelChatProviders` contribution's managementCommand ("Manage" in VS Code's model list). */
-export const MANAGE_COMMAND = 'phiLocal.selectModelFolder';
+/** Model setup (Phi: Manage Models): the `languageModelChatProviders` contribution's managementCommand too. */
+export const MANAGE_COMMAND = 'phiLocal.manageModels';
 
 export interface PhiModelInformation extends LanguageModelChatInformation {
-  /** The model folder. */
+  /** The model folder's name. */
   readonly detail: string;
 }
 
@@ -109,7 +109,7 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
       name: MODEL_NAME,
       family: MODEL_FAMILY,
       version: path.basename(limits.dir),
-      detail: limits.dir,
+      detail: path.basename(limits.dir),
       tooltip: `Microsoft's Phi-4-mini-instruct on this machine, from ${limits.dir}: private, offline, no sign-in. ` +
         `Context ${limits.contextLength} tokens${limits.loaded ? '' : ' (the model loads on first use)'}.`,
       maxInputTokens: limits.contextLength - maxOutputTokens,
@@ -141,6 +141,9 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
       }));
       const all = toChatMessages(requestMessages);
       if (!all.some((m) => m.role !== 'system')) throw new Error('The request has no message for Phi-4-mini to answer.');
+      const toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
+      this.log.info(`Language model request: ${all.length} messages, ${tools.length} tools` +
+        `${tools.length ? ` (${tools.map((t) => t.name).join(', ')}; tool choice ${toolChoice})` : ''}.`);
       const maxNewTokens = outputTokens(info.contextLength);
       const messages = await this.fit(all, tools, info, maxNewTokens, progress, token);
       const params: ChatParams = {
@@ -152,14 +155,15 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
       if (tools.length > 0) {
         params.tools = tools;
         params.toolExecution = 'return';
-        params.toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
+        params.toolChoice = toolChoice;
       }
       const result = await this.sidecar.chat(params, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
       for (const call of result.toolCalls ?? []) {
         progress.report(new vscode.LanguageModelToolCallPart(call.id, call.name, call.arguments));
       }
-      this.log.info(`Language model request: ${result.tokenIds.length} tokens, ${result.finishReason}` +
-        `${result.toolCalls?.length ? ` (${result.toolCalls.map((c) => c.name).join(', ')})` : ''}.`);
+      this.log.info(`Language model answer: ${result.usage.promptTokens} prompt tokens (${result.usage.reusedTokens} reused), ` +
+        `${result.tokenIds.length} generated, ${result.finishReason}` +
+        `${result.toolCalls?.length ? `; calls ${result.toolCalls.map((c) => c.name).join(', ')}` : ''}.`);
     } catch (e) {
       if (e instanceof PhiError && e.code === 'cancelled') return;
       throw this.toApiError(e);
@@ -175,9 +179,15 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
     const budget = info.contextLength - maxNewTokens;
     const fitted = trimToContext(messages, counts.perMessage ?? [], counts.tokens, budget);
     if (!fitted.fits) {
-      throw new Error(`The request is ${fitted.tokens} tokens, but Phi-4-mini's context holds ${info.contextLength}, with ${maxNewTokens} of them ` +
-        `kept for the answer. Attach less context or start a new chat` +
-        (info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.'));
+      // Say how much of it is the tools' definitions: VS Code's Agent mode offers dozens.
+      const toolTokens = tools.length ? counts.tokens - (await this.sidecar.countTokens({ messages }, token)).tokens : 0;
+      const message = `The request is ${fitted.tokens} tokens` +
+        (tools.length ? ` (${toolTokens} of them the definitions of the ${tools.length} tools offered)` : '') +
+        `, but Phi-4-mini's context holds ${info.contextLength}, with ${maxNewTokens} of them kept for the answer. ` +
+        (tools.length ? 'Use Ask mode, or fewer tools ("Configure Tools..."); or attach less context' : 'Attach less context or start a new chat') +
+        (info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.');
+      this.log.warn(`Language model request refused: ${message}`);
+      throw new Error(message);
     }
     if (fitted.dropped > 0) {
       this.log.info(`Language model request: left out the ${fitted.dropped} oldest messages (${counts.tokens} → ${fitted.tokens} tokens, budget ${budget}).`);
@@ -203,20 +213,21 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
   private toApiError(e: unknown): Error {
     if (e instanceof PhiError && e.code === 'no-model') {
       this.offerModelSetup(NO_MODEL_MESSAGE);
-      return vscode.LanguageModelError.NotFound(`${NO_MODEL_MESSAGE} Run "Phi: Select Model Folder" to choose it.`);
+      return vscode.LanguageModelError.NotFound(`${NO_MODEL_MESSAGE} Run "Phi: Download Model" to get it, or "Phi: Select Model Folder" to choose it.`);
     }
     if (e instanceof PhiError && (e.code === 'model-folder' || e.code === 'model-load')) {
       const message = `Phi Local could not load the model: ${describeError(e)}`;
       this.offerModelSetup(message);
-      return new Error(`${message} Run "Phi: Select Model Folder" to pick another folder.`);
+      return new Error(`${message} Run "Phi: Manage Models" to pick another model or folder.`);
     }
     if (e instanceof vscode.LanguageModelError) return e;
     return new Error(`Phi Local: ${describeError(e)}`);
   }
 
   private offerModelSetup(message: string): void {
-    void vscode.window.showErrorMessage(`Phi Local: ${message}`, 'Select Model Folder').then((choice) => {
-      if (choice) void vscode.commands.executeCommand(MANAGE_COMMAND);
+    void vscode.window.showErrorMessage(`Phi Local: ${message}`, 'Download Model', 'Manage Models').then((choice) => {
+      if (choice === 'Download Model') void vscode.commands.executeCommand('phiLocal.downloadModel');
+      if (choice === 'Manage Models') void vscode.commands.executeCommand(MANAGE_COMMAND);
     });
   }
 

