@@ -55,6 +55,7 @@ export interface ChatParams {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   sampling?: SamplingOptions;
+  /** The most tokens of one generation: the answer, or a tool call with the text before it (each step of a turn). */
   maxNewTokens?: number;
   /** 'auto' (default): the model decides; 'required': the turn starts with a tool call; 'none': no calls. */
   toolChoice?: ToolChoice;
@@ -196,7 +197,7 @@ export interface InlineCompletionParams {
   indent?: { insertSpaces: boolean; tabSize: number };
   /** Token cap of the completion (default: 48 for a line, 160 for a block). */
   maxTokens?: number;
-  /** Time cap from when the model starts on it, in ms (default 4000): then the completion ends with what it has. */
+  /** Time cap on writing, from the first token, in ms (default 4000): then the completion ends with what it has. */
   timeoutMs?: number;
   maxPrefixTokens?: number;
   maxSuffixTokens?: number;

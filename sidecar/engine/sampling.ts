@@ -59,11 +59,12 @@ export class Sampler {
     // Tokens whose probability is below e^-30 of the best cannot matter for any top-p < 1 - 1e-13; skipping
     // them keeps the sort small on a 200k vocabulary.
     const floor = max - 30 * temperature;
+    // Without top-k or top-p, no order is needed: draw from the softmax in two passes over a typed array. (A flat
+    // distribution, e.g. inside a constrained string on random weights, has ~200k candidates to sort otherwise.)
+    if (topK <= 0 && topP >= 1) return this.draw(logits, max, floor, temperature);
     let candidates: number[] = [];
     for (let i = 0; i < logits.length; i++) if (logits[i] >= floor) candidates.push(i);
-    // Only top-k and top-p need the candidates in order; sorting ~200k of them (a flat distribution, e.g. inside
-    // a constrained string on random weights) would cost a hundred milliseconds per token.
-    if (topK > 0 || topP < 1) candidates.sort((a, b) => logits[b] - logits[a] || a - b);
+    candidates.sort((a, b) => logits[b] - logits[a] || a - b);
     if (topK > 0 && candidates.length > topK) candidates = candidates.slice(0, topK);
     const weights = candidates.map((i) => Math.exp((logits[i] - max) / temperature));
     let total = weights.reduce((a, b) => a + b, 0);
@@ -80,6 +81,28 @@ export class Sampler {
       if (r <= 0) return candidates[i];
     }
     return candidates[candidates.length - 1];
+  }
+
+  private weights = new Float64Array(0);
+
+  private draw(logits: Float32Array, max: number, floor: number, temperature: number): number {
+    if (this.weights.length < logits.length) this.weights = new Float64Array(logits.length);
+    const weights = this.weights;
+    let total = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const w = logits[i] >= floor ? Math.exp((logits[i] - max) / temperature) : 0;
+      weights[i] = w;
+      total += w;
+    }
+    let r = this.random() * total;
+    let last = 0;
+    for (let i = 0; i < logits.length; i++) {
+      if (weights[i] === 0) continue;
+      last = i;
+      r -= weights[i];
+      if (r <= 0) return i;
+    }
+    return last;
   }
 }
 

@@ -71,8 +71,9 @@ export class ToolCallGrammars {
       grammar = this.compile(tools, maxCalls);
       this.compiled.set(key, grammar);
       grammar.catch(() => this.compiled.delete(key));
-      // A handful of tool sets is the norm; keep memory bounded if a client sends a new one every turn.
-      if (this.compiled.size > 16) {
+      // A handful of tool sets (times the few call limits a turn goes through) is the norm; keep memory bounded
+      // if a client sends a new set every turn.
+      if (this.compiled.size > 32) {
         const [oldest] = this.compiled.keys();
         void this.compiled.get(oldest)?.then((g) => g.dispose(), () => {});
         this.compiled.delete(oldest);
