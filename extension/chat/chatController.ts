@@ -361,6 +361,8 @@ export class ChatController implements vscode.Disposable {
       }
     } finally {
       this.running.delete(messageId);
+      // Cancel first: a consent card or a tool still waiting on this turn (the sidecar crashed) settles and writes nothing.
+      cts.cancel();
       cts.dispose();
       this.setGenerating();
     }

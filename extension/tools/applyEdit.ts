@@ -49,6 +49,7 @@ export function applyEdit(proposals: ProposalDocuments): Tool {
         tool: 'apply_edit',
         uri,
         display: resolved.display,
+        resolved,
         original,
         proposed: plan.result,
         title: `Edit ${resolved.display} (${plan.where})`,

@@ -34,6 +34,7 @@ export function createFile(proposals: ProposalDocuments): Tool {
         tool: 'create_file',
         uri,
         display: resolved.display,
+        resolved,
         original: undefined,
         proposed: content,
         title: `Create ${resolved.display} (${lines} line${lines === 1 ? '' : 's'})`,

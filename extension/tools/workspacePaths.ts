@@ -1,7 +1,8 @@
 // Where a path the model names may point: inside a workspace folder, and nowhere else. The model's output is
 // untrusted, so every tool resolves its paths here first. Refused, with a message the model can act on:
 // `..` that climbs out, absolute paths outside the workspace, `~`, and symbolic links whose real path leads
-// outside (checked on the nearest existing ancestor for a file that does not exist yet).
+// outside (checked on the nearest existing ancestor for a file that does not exist yet; dangling links are followed
+// by hand). Writing tools resolve again right before writing, since links can change while the user decides.
 // Multi-root: a path starts in the first folder, or in another one when it begins with that folder's name.
 // No vscode import: the unit tests run it on real folders and links.
 import * as fs from 'node:fs/promises';
@@ -23,6 +24,8 @@ export interface ResolvedPath {
   display: string;
   /** Whether something exists there. */
   exists: boolean;
+  /** Where it really is, links followed (also through dangling links); inside the root's real path. */
+  real: string;
 }
 
 /** A path the model may not use; the message says why and what to do instead. */
@@ -40,8 +43,15 @@ function isInside(parent: string, child: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-/** The real path of `p`, or of its nearest existing ancestor with the rest appended (for files to be created). */
-async function realPathOrAncestor(p: string): Promise<{ real: string; exists: boolean }> {
+/** Links followed while resolving one path; more means a loop (the OS gives up at a similar depth). */
+const MAX_LINKS = 40;
+
+/**
+ * The real path of `p`, or of its nearest existing ancestor with the rest appended (for files to be created).
+ * A dangling symbolic link on the way is followed by hand (realpath cannot), so a link to a missing file outside
+ * the workspace resolves to that outside place, not to the link's folder.
+ */
+async function realPathOrAncestor(p: string, linksFollowed = 0): Promise<{ real: string; exists: boolean }> {
   const rest: string[] = [];
   let current = p;
   for (;;) {
@@ -50,8 +60,15 @@ async function realPathOrAncestor(p: string): Promise<{ real: string; exists: bo
       return { real: path.join(real, ...rest.reverse()), exists: rest.length === 0 };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new PathError('The path goes through a loop of symbolic links; it cannot be used.');
       // ENOENT: not there yet; ENOTDIR: a file where a folder was expected. Either way, check the part that exists.
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      const link = await fs.lstat(current).then((s) => s.isSymbolicLink(), () => false);
+      if (link) {
+        if (linksFollowed >= MAX_LINKS) throw new PathError('The path goes through a loop of symbolic links; it cannot be used.');
+        const target = path.resolve(path.dirname(current), await fs.readlink(current));
+        return realPathOrAncestor(path.join(target, ...rest.reverse()), linksFollowed + 1);
+      }
       const parent = path.dirname(current);
       if (parent === current) return { real: p, exists: false };
       rest.push(path.basename(current));
@@ -122,7 +139,7 @@ export async function resolveWorkspacePath(input: string, roots: readonly Worksp
     throw new PathError(`"${input}" is (or is inside) a symbolic link that leads outside the workspace; it cannot be used.`);
   }
   const relative = path.relative(rootAbsolute, absolute).split(path.sep).join('/');
-  return { root, absolute, relative, display: displayPath(root, relative, roots), exists };
+  return { root, absolute, relative, display: displayPath(root, relative, roots), exists, real };
 }
 
 /** How a file inside the workspace is named to the model (the same form resolveWorkspacePath accepts). */

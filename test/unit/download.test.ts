@@ -180,6 +180,26 @@ describe('model download from a local hub', () => {
     assert.ok(logs.some((l) => /genai_config\.json: the git-blob-sha1 does not match/.test(l)));
   });
 
+  it('a staging folder left from another commit is not trusted by size: a same-size file with other bytes is fetched again', async () => {
+    const req = request();
+    const staging = stagingDir(req.target);
+    fs.mkdirSync(staging, { recursive: true });
+    const cpuFile = (name: string) => hub.files.find((f) => f.repoPath === `${CPU.repoFolder}/${name}`)!;
+    // Another version's genai_config.json: the same name and size, other content.
+    const stale = fs.readFileSync(cpuFile('genai_config.json').local);
+    stale[0] ^= 0x20;
+    fs.writeFileSync(path.join(staging, 'genai_config.json'), stale);
+    // And a file that is the right one: hashed again, then reused, not fetched.
+    fs.copyFileSync(cpuFile('tokenizer.json').local, path.join(staging, 'tokenizer.json'));
+    const servedBefore = hub.served.length;
+    const out = await downloadModel(req, deps());
+    const served = hub.served.slice(servedBefore);
+    assert.equal(served.filter((r) => r.repoPath === cpuFile('genai_config.json').repoPath).length, 1, 'the stale file was fetched');
+    assert.equal(served.filter((r) => r.repoPath === cpuFile('tokenizer.json').repoPath).length, 0, 'the right file was reused');
+    sameAsSource(out.dir);
+    assert.ok(logs.some((l) => /genai_config\.json: the file already in the staging folder does not match/.test(l)), logs.join('\n'));
+  });
+
   it('a file the hub does not have (404) says which and what to check', async () => {
     const missing = new LocalHub({
       repo: MODEL_REPO, folders: { [CPU.repoFolder]: model },

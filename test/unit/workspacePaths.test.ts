@@ -26,6 +26,13 @@ describe('workspace paths', () => {
     fs.symlinkSync(path.join(outside, 'passwords.txt'), path.join(ws, 'src', 'pw.txt')); // a file link leading out
     fs.symlinkSync(path.join(ws, 'src', 'app.ts'), path.join(ws, 'app-link.ts'));       // a link inside: fine
     fs.symlinkSync(path.join(ws, 'src'), path.join(ws, 'src-link'));                     // a folder link inside
+    fs.symlinkSync(path.join(outside, 'missing.txt'), path.join(ws, 'dangling.txt'));    // dangling, leads out
+    fs.symlinkSync(path.join(outside, 'missing-dir'), path.join(ws, 'dangling-dir'));    // dangling folder, leads out
+    fs.symlinkSync('dangling.txt', path.join(ws, 'chain-1'));                            // chain: 2 → 1 → dangling → out
+    fs.symlinkSync('chain-1', path.join(ws, 'chain-2'));
+    fs.symlinkSync('src/not-yet.ts', path.join(ws, 'dangling-inside.ts'));               // dangling, stays inside
+    fs.symlinkSync('loop-b', path.join(ws, 'loop-a'));                                   // a cycle
+    fs.symlinkSync('loop-a', path.join(ws, 'loop-b'));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -79,6 +86,18 @@ describe('workspace paths', () => {
     await refused('src/pw.txt', /symbolic link that leads outside/);
     await refused('escape/new-file.txt', /symbolic link that leads outside/); // create_file through a link
     await refused(path.join(ws, 'escape', 'passwords.txt'), /symbolic link that leads outside/);
+  });
+
+  it('refuses dangling symbolic links (and chains of links) that lead to a missing place outside', async () => {
+    await refused('dangling.txt', /symbolic link that leads outside/);
+    await refused('dangling-dir/new-file.txt', /symbolic link that leads outside/);
+    await refused('chain-2', /symbolic link that leads outside/);
+    await refused('src/../chain-1', /symbolic link that leads outside/);
+    await refused('loop-a', /loop of symbolic links/);
+    await refused('loop-b/file.txt', /loop of symbolic links/);
+    const inside = await resolveWorkspacePath('dangling-inside.ts', roots);
+    assert.equal(inside.exists, false);
+    assert.equal(inside.real, path.join(ws, 'src', 'not-yet.ts'));
   });
 
   it('accepts symbolic links that stay inside the workspace', async () => {

@@ -1,5 +1,6 @@
 // One file of the download: fetched into `<dest>.part`, hashed while it is written, and renamed to `<dest>` only
-// once its size and checksum match what the hub published. So a file under its real name is always a verified one.
+// once its size and checksum match what the hub published. A file already under its real name is hashed again
+// before it is reused (a staging folder can outlive the plan it was made for).
 // - Resume: a `.part` left by a cancel, a crash or a dropped connection is re-hashed (the checksum covers the whole
 //   file) and the rest is asked for with an HTTP Range request; a server that ignores Range starts it over.
 // - Dropped or stalled connections are retried with exponential backoff; an attempt that made progress resets the
@@ -8,6 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { cancelled, DownloadError, isAbort } from './downloadError';
 import type { Checksum } from './hubClient';
 import { networkError, statusError, type HttpClient } from './httpClient';
@@ -59,13 +61,13 @@ function sizeOf(file: string): number {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled());
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(timer); reject(cancelled()); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (e) {
+    if (isAbort(e) || signal?.aborted) throw cancelled();
+    throw e;
+  }
 }
 
 const defaultBackoff = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1));
@@ -75,10 +77,22 @@ export async function downloadFile(http: HttpClient, job: FileJob, options: File
   const maxAttempts = options.maxAttempts ?? 6;
   const backoff = options.backoffMs ?? defaultBackoff;
   const part = job.dest + PART_SUFFIX;
-  // Only a verified file is ever renamed to its real name.
+  // A file under its real name was verified when written, but it may be from another commit's plan (same name and
+  // size, other content) or changed since: it is hashed again before it is reused, never trusted by its size.
   if (sizeOf(job.dest) === job.size) {
-    onProgress?.(job.size);
-    return { fetchedBytes: 0, reusedBytes: job.size };
+    const hasher = newHasher(job.checksum, job.size);
+    try {
+      await hashInto(job.dest, hasher, signal);
+    } catch (e) {
+      if (isAbort(e) || signal?.aborted) throw cancelled();
+      throw e;
+    }
+    if (hasher.digest('hex') === job.checksum.hex) {
+      onProgress?.(job.size);
+      return { fetchedBytes: 0, reusedBytes: job.size };
+    }
+    log?.(`${job.name}: the file already in the staging folder does not match the published ${job.checksum.algorithm} (it may be from another version); fetching it again.`);
+    await fsp.rm(job.dest, { force: true });
   }
   let fetchedBytes = 0;
   let reusedBytes = -1;
