@@ -45,11 +45,11 @@ export class CompletionService {
         {
           priority: 'background',
           signal: stop.signal,
-          // The time cap runs from when the model starts on it: time spent waiting behind a chat is not its fault.
-          onStart: () => {
-            timer = setTimeout(() => { timedOut = true; stop.abort(); }, params.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-          },
           onText: (text) => {
+            // The time cap runs from the first token: it bounds the writing. The prefill before it is not cut
+            // short by a timer, since its KV cache serves the next keystroke too (the prompt grows only at its
+            // end); a newer keystroke or a chat still stops it between two short prefill passes.
+            timer ??= setTimeout(() => { timedOut = true; stop.abort(); }, params.timeoutMs ?? DEFAULT_TIMEOUT_MS);
             raw += text;
             if (!complete && shapeCompletion(raw, prompt, false, options).done) {
               complete = true;
