@@ -27,11 +27,18 @@ function positive(value: number | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
 }
 
+let downloadedModelsRoot: string | undefined;
+
+/** Where downloaded models live (<global storage>/models; set once at activation), so an id in modelPath finds its folder. */
+export function setDownloadedModelsRoot(dir: string | undefined): void {
+  downloadedModelsRoot = dir;
+}
+
 export function readLoadSettings(): LoadSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const provider = c.get<string>('executionProvider', 'auto');
   return {
-    location: resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath),
+    location: resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot),
     executionProvider: PROVIDERS.includes(provider as ExecutionProviderChoice) ? (provider as ExecutionProviderChoice) : 'auto',
     contextLength: positive(c.get<number>('contextLength')),
     threads: positive(c.get<number>('threads')),

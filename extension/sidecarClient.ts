@@ -15,9 +15,9 @@ import {
   ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, RunToolRequest, StatusNotification, StatusRequest, ToolStepNotification,
   type ToolCallInfo, type ToolResult, type ToolStepNotice,
   type ChatParams, type ChatResult, type CountTokensParams, type CountTokensResult, type EngineErrorCode, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
+  CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbeResult,
+  InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult,
 } from '../sidecar/protocol';
-import { CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbeResult } from '../sidecar/protocol';
-import { InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult } from '../sidecar/protocol';
 
 export type ConnectionState =
   | 'stopped'     // not started yet (or stopped on purpose)

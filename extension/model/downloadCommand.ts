@@ -91,10 +91,16 @@ export class ModelDownloader {
     const dispatcher = createDispatcher(network);
     try {
       const outcome = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Phi: downloading Phi-4-mini-instruct (${variant.label})`, cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          // Said where the user looks, not only in the log: with checks off, anyone in between could swap the files
+          // (the checksums come over the same connection).
+          title: `Phi: downloading Phi-4-mini-instruct (${variant.label})${network.strictSSL === false ? ', certificates NOT checked (http.proxyStrictSSL is off)' : ''}`,
+          cancellable: true,
+        },
         async (progress, token) => {
           const abort = new AbortController();
-          token.onCancellationRequested(() => abort.abort());
+          const onCancel = token.onCancellationRequested(() => abort.abort());
           progress.report({ message: 'listing the files…' });
           let lastPercent = 0;
           return downloadModel({ variant, target, endpoint: network.endpoint }, { http: new HttpClient(dispatcher), log: (m) => this.log.info(m) }, {
@@ -107,7 +113,7 @@ export class ModelDownloader {
             },
           }).catch((e: unknown) => {
             throw token.isCancellationRequested ? cancelled() : e;
-          });
+          }).finally(() => onCancel.dispose());
         },
       );
       this.log.info(outcome.alreadyComplete ? `${target} was already downloaded.` : `Downloaded into ${target}.`);

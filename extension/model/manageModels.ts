@@ -13,19 +13,19 @@ const DELETE: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'
 
 type Item = vscode.QuickPickItem & { entry?: ModelEntry; command?: string };
 
-function itemFor(entry: ModelEntry): Item {
+function itemFor(entry: ModelEntry, root: string): Item {
   const name = entry.variant?.label ?? entry.id ?? entry.dir;
   const label = entry.kind === 'incomplete' ? `$(warning) ${name}` : `${entry.active ? '$(check)' : '$(circle-large-outline)'} ${name}`;
   const what = entry.kind === 'incomplete' ? `incomplete download · ${formatBytes(entry.bytes)} so far · pick to resume`
     : `${formatBytes(entry.bytes)}${entry.kind === 'downloaded' ? ' · downloaded' : ' · folder'}${entry.active ? ' · in use' : ''}`;
-  return { label, description: what, detail: entry.dir, entry, buttons: deletable(entry) ? [REVEAL, DELETE] : [REVEAL] };
+  return { label, description: what, detail: entry.dir, entry, buttons: deletable(entry, root) ? [REVEAL, DELETE] : [REVEAL] };
 }
 
 export async function manageModels(models: ModelManager, root: string, log: vscode.LogOutputChannel): Promise<void> {
   const active = readLoadSettings().location?.dir;
   const entries = listModels(root, active);
   const items: Item[] = [
-    ...entries.map(itemFor),
+    ...entries.map((e) => itemFor(e, root)),
     { label: '', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(cloud-download) Download Model…', command: 'phiLocal.downloadModel' },
     { label: '$(folder-opened) Select Model Folder…', command: 'phiLocal.selectModelFolder' },
@@ -47,7 +47,7 @@ export async function manageModels(models: ModelManager, root: string, log: vsco
   const entry = item.entry;
   if (!entry) return;
   if (button === REVEAL) return void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(entry.dir));
-  if (button === DELETE) return deleteModel(entry, log);
+  if (button === DELETE && deletable(entry, root)) return deleteModel(entry, log);
   if (entry.kind === 'incomplete') return void vscode.commands.executeCommand('phiLocal.downloadModel', { variant: entry.id });
   if (entry.active) return void models.loadConfigured();
   const result = await models.useModelFolder(entry.dir, { showProgress: true });

@@ -70,7 +70,11 @@ export function listModels(modelsRoot: string | undefined, activeDir: string | u
   return entries;
 }
 
-/** Whether Phi Local may delete this folder: only what it downloaded itself (never a folder the user pointed at). */
-export function deletable(entry: ModelEntry): boolean {
-  return entry.kind === 'incomplete' || entry.kind === 'downloaded' || readCompleteMarker(entry.dir) !== undefined;
+/**
+ * Whether Phi Local may delete this folder: only what it downloaded itself, directly under `modelsRoot` (never a
+ * folder the user pointed at, even one holding a download marker: a marker is easy to copy anywhere).
+ */
+export function deletable(entry: ModelEntry, modelsRoot: string): boolean {
+  if (path.dirname(path.resolve(entry.dir)) !== path.resolve(modelsRoot)) return false;
+  return entry.kind === 'incomplete' || readCompleteMarker(entry.dir) !== undefined;
 }

@@ -1,6 +1,6 @@
 // Which model folder to use: the `phiLocal.modelPath` setting, else the PHI_LOCAL_MODEL environment variable
 // (what `npm start` and the end-to-end tests set). The setting holds a folder, or the id of a downloaded model
-// (`cpu-int4-rtn-block-32-acc-level-4`: its folder under the extension's global storage, see setDownloadedModelsRoot).
+// (`cpu-int4-rtn-block-32-acc-level-4`: its folder under `modelsRoot`, the extension's global storage).
 // Pure: no vscode, so it is unit-tested.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,17 +11,6 @@ export const MODEL_ENV_VAR = 'PHI_LOCAL_MODEL';
 export interface ModelLocation {
   dir: string;
   source: 'setting' | 'environment';
-}
-
-let downloadedModelsRoot: string | undefined;
-
-/** Where downloaded models live (<global storage>/models), so that a model id in the setting finds its folder. */
-export function setDownloadedModelsRoot(dir: string | undefined): void {
-  downloadedModelsRoot = dir;
-}
-
-export function getDownloadedModelsRoot(): string | undefined {
-  return downloadedModelsRoot;
 }
 
 /** The folder of a downloaded model named by its id, when `value` is one (a plain name that exists there). */
@@ -40,7 +29,8 @@ export function resolveModelLocation(
   env: Record<string, string | undefined> = process.env,
   workspaceFolder?: string,
   home = os.homedir(),
-  modelsRoot = downloadedModelsRoot,
+  /** Where downloaded models live (<global storage>/models); without it, an id is just a relative path. */
+  modelsRoot?: string,
 ): ModelLocation | undefined {
   const fromSetting = setting?.trim();
   const raw = fromSetting || env[MODEL_ENV_VAR]?.trim();

@@ -2,6 +2,7 @@
 // model the way the Hugging Face hub does (test/fixtures/localHub.ts): listing, redirect, Range. Real files, real
 // sockets; the only thing injected is the free-space reading in the disk test.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -10,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DownloadError } from '../../extension/model/download/downloadError';
+import { lockDownload, lockFileFor, STALE_MS } from '../../extension/model/download/downloadLock';
 import { PART_SUFFIX } from '../../extension/model/download/fileDownloader';
 import { createDispatcher, HttpClient, type NetworkSettings } from '../../extension/model/download/httpClient';
 import {
@@ -158,7 +160,14 @@ describe('model download from a local hub', () => {
     assert.deepEqual(listed.map((m) => [m.kind, m.active]), [['downloaded', false], ['folder', true]]);
     assert.equal(listed[0].variant?.id, CPU.id);
     assert.ok(listed[0].bytes >= data.size);
-    assert.ok(deletable(listed[0]) && !deletable(listed[1]), 'only what Phi Local downloaded can be deleted');
+    assert.ok(deletable(listed[0], root) && !deletable(listed[1], root), 'only what Phi Local downloaded can be deleted');
+    // A download marker copied into a folder elsewhere does not make that folder deletable.
+    const elsewhere = path.join(tmp, 'my-own-folder');
+    fs.mkdirSync(elsewhere, { recursive: true });
+    fs.copyFileSync(path.join(req.target, COMPLETE_MARKER), path.join(elsewhere, COMPLETE_MARKER));
+    const pointedAt = listModels(root, elsewhere).find((m) => m.dir === elsewhere)!;
+    assert.equal(pointedAt.kind, 'folder');
+    assert.equal(deletable(pointedAt, root), false, 'a folder outside the downloaded-models root is never deleted');
     assert.equal(listModels(root, req.target)[0].active, true);
     // The setting can name it by its id.
     assert.equal(resolveModelLocation(CPU.id, {}, undefined, os.homedir(), root)?.dir, req.target);
@@ -198,6 +207,35 @@ describe('model download from a local hub', () => {
     assert.equal(served.filter((r) => r.repoPath === cpuFile('tokenizer.json').repoPath).length, 0, 'the right file was reused');
     sameAsSource(out.dir);
     assert.ok(logs.some((l) => /genai_config\.json: the file already in the staging folder does not match/.test(l)), logs.join('\n'));
+  });
+
+  it('two downloads into the same folder: the second is refused while the first holds the lock; a stale lock is taken over', async () => {
+    const req = request();
+    const staging = stagingDir(req.target);
+    const held = await lockDownload(staging);
+    const servedBefore = hub.served.length;
+    await assert.rejects(downloadModel(req, deps()), (e: unknown) => {
+      assert.ok(e instanceof DownloadError);
+      assert.equal(e.code, 'busy');
+      assert.match(e.message, new RegExp(`Another VS Code window is already downloading this model .*process ${process.pid}`));
+      return true;
+    });
+    assert.equal(hub.served.length, servedBefore, 'nothing was fetched');
+    await held.release();
+    assert.ok(!fs.existsSync(lockFileFor(staging)));
+    // A lock left by a window that is gone (its process has exited) does not block the next download.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lockFileFor(staging), JSON.stringify({ pid: Number(gone.stdout), host: os.hostname(), startedAt: new Date().toISOString() }));
+    const out = await downloadModel(req, deps());
+    sameAsSource(out.dir);
+    assert.ok(!fs.existsSync(lockFileFor(staging)), 'the lock is released when the download ends');
+    // Nor does one from another host that stopped being refreshed.
+    const other = stagingDir(path.join(tmp, 'elsewhere', CPU.id));
+    fs.mkdirSync(path.dirname(other), { recursive: true });
+    fs.writeFileSync(lockFileFor(other), JSON.stringify({ pid: 1, host: 'another-host', startedAt: '2020-01-01T00:00:00Z' }));
+    const old = new Date(Date.now() - STALE_MS - 60_000);
+    fs.utimesSync(lockFileFor(other), old, old);
+    await (await lockDownload(other)).release();
   });
 
   it('a file the hub does not have (404) says which and what to check', async () => {

@@ -11,6 +11,7 @@ export type DownloadErrorCode =
   | 'checksum'     // a file did not match its published size or checksum, twice
   | 'disk-space'   // not enough free space, found before the first byte
   | 'target'       // the destination folder exists and is not a finished download
+  | 'busy'         // another window is downloading into the same folder (it holds the lock)
   | 'cancelled';
 
 export class DownloadError extends Error {

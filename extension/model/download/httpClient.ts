@@ -124,7 +124,7 @@ export function networkError(e: unknown, url: string): DownloadError {
   }
   if (code && TLS_CODES.has(code)) {
     return new DownloadError('tls', `The certificate of ${host} is not trusted (${code}). Behind a proxy that inspects TLS, ` +
-      'point NODE_EXTRA_CA_CERTS at its CA certificate (PEM) and restart VS Code, or set "http.proxyStrictSSL": false.');
+      'point NODE_EXTRA_CA_CERTS at its CA certificate (PEM) and restart VS Code.');
   }
   if (/Proxy response \((\d+)\)/.test(detail)) {
     const status = /Proxy response \((\d+)\)/.exec(detail)![1];

@@ -2,10 +2,11 @@
 // make the folder look complete. Files go into a staging folder next to the target (`.<name>.download/`); once every
 // file is verified a marker (COMPLETE_MARKER) is written there and the staging folder is renamed to the target. So a
 // folder under the target's name is always complete, and a cancel or a crash leaves only the staging folder, which
-// the next download resumes from.
+// the next download resumes from. One download at a time per folder, across windows (downloadLock.ts).
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { lockDownload } from './downloadLock';
 import { cancelled, DownloadError } from './downloadError';
 import { downloadFile, PART_SUFFIX, type FileDownloadOptions } from './fileDownloader';
 import { HubClient, resolveUrl, type Checksum } from './hubClient';
@@ -165,15 +166,29 @@ export async function downloadModel(
   deps: DownloadDeps,
   options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void; onPlan?: (plan: DownloadPlan) => void } = {},
 ): Promise<DownloadOutcome> {
-  const { signal, onProgress } = options;
   const { target } = request;
-  const log = deps.log ?? (() => undefined);
-  const now = deps.now ?? (() => performance.now());
   if (readCompleteMarker(target)) return { dir: target, alreadyComplete: true, fetchedBytes: 0, reusedBytes: 0 };
   if (fs.existsSync(target) && fs.readdirSync(target).length > 0) {
     throw new DownloadError('target', `${target} already exists and is not a finished download. Delete it (or choose another folder) and download again.`);
   }
+  const lock = await lockDownload(stagingDir(target));
+  try {
+    return await downloadLocked(request, deps, options);
+  } finally {
+    await lock.release();
+  }
+}
 
+/** downloadModel's work, while this process holds the staging folder's lock. */
+async function downloadLocked(
+  request: DownloadRequest,
+  deps: DownloadDeps,
+  options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void; onPlan?: (plan: DownloadPlan) => void },
+): Promise<DownloadOutcome> {
+  const { signal, onProgress } = options;
+  const { target } = request;
+  const log = deps.log ?? (() => undefined);
+  const now = deps.now ?? (() => performance.now());
   const plan = await planDownload(request, deps.http, signal);
   options.onPlan?.(plan);
   const staging = stagingDir(target);
