@@ -5,7 +5,7 @@
 //   model, and this machine is offline; with it, the built-in Chat runs signed out and uses our local model.
 // - The provider's log ("Phi Local" output, written under the user-data folder) says what each request carried;
 //   the test reads it to know the answer came from our model, and what Agent mode offered it.
-// Screenshots: test-results/e2e/builtin-chat-*.png.
+// Screenshots: test-results/e2e/builtin-chat@1.139-*.png.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -266,7 +266,8 @@ export class Workbench {
 
   async screenshot(label: string): Promise<string> {
     fs.mkdirSync(RESULTS, { recursive: true });
-    const file = path.join(RESULTS, `${this.name}-${String(++this.shot).padStart(2, '0')}-${label}.png`);
+    const name = this.release === 'newest' ? `${this.name}@1.139` : this.name;
+    const file = path.join(RESULTS, `${name}-${String(++this.shot).padStart(2, '0')}-${label}.png`);
     await this.page.screenshot({ path: file });
     return file;
   }

@@ -5,11 +5,14 @@
 // the extension activates without it and the model still answers in our own chat.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { PhiLocalApi } from '../../../extension/api';
 import { RenderPromptRequest, type ChatMessage } from '../../../sidecar/protocol';
-import { phiApi, readyOnCpu, setSetting } from '../helpers';
+import { phiApi, readyOnCpu, setSetting, testModel } from '../helpers';
 
 const VENDOR = 'phi-local';
 const hasProviderApi = typeof (vscode.lm as { registerLanguageModelChatProvider?: unknown }).registerLanguageModelChatProvider === 'function';
@@ -176,6 +179,30 @@ if (!hasProviderApi) {
       const answer = await collect(followUp);
       assert.ok(answer.text.length > 0 || answer.calls.length > 0, 'the model answered the tool result');
       await setSetting('maxNewTokens', 24);
+    });
+
+    it('a model folder that does not load: the request fails with what is wrong and what to do', async () => {
+      // The tiny model's folder without its tokenizer (the weights linked, not copied).
+      const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-lm-broken-'));
+      for (const f of fs.readdirSync(testModel())) {
+        if (f === 'tokenizer.json' || f.startsWith('model.phi-local-')) continue;
+        if (f.endsWith('.data')) fs.symlinkSync(path.join(testModel(), f), path.join(broken, f));
+        else fs.copyFileSync(path.join(testModel(), f), path.join(broken, f));
+      }
+      try {
+        await setSetting('modelPath', broken);
+        const listed = await phiModel(); // the configured folder is listed (its genai_config.json gives the context)
+        assert.equal(listed.name, 'Phi-4-mini (local)');
+        await assert.rejects(
+          async () => collect(await listed.sendRequest([vscode.LanguageModelChatMessage.User('Hi')], {}, new vscode.CancellationTokenSource().token)),
+          (e: Error) => /tokenizer\.json/.test(e.message) && /Phi: Manage Models/.test(e.message),
+        );
+      } finally {
+        await setSetting('modelPath', undefined);
+        fs.rmSync(broken, { recursive: true, force: true });
+      }
+      await api.models.ensureLoaded();
+      await readyOnCpu(api);
     });
   });
 }
