@@ -17,6 +17,8 @@ export interface Backend {
    * of the last position, or of every new position (row after row) when `allPositions` is set.
    */
   forward(tokens: readonly number[], options?: { allPositions?: boolean }): Promise<Float32Array>;
+  /** Truncating costs nothing (the cache is one buffer, the mask length decides): speculative decoding relies on it. */
+  readonly rewindIsFree?: boolean;
   /** Forgets cached positions from `length` on (prefix reuse, rewind). */
   truncate(length: number): void;
   release(): Promise<void>;

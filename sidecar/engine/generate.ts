@@ -6,6 +6,7 @@ import { EngineError } from './errors';
 import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
 import type { PromptBuilder } from './promptBuilder';
+import { DraftLength, lookupDraft } from './promptLookup';
 import type { ReplayScript } from './replay';
 import type { ChatMessage, ToolDefinition } from './template';
 import { ToolCallGrammars } from './toolCallConstraint';
@@ -71,6 +72,9 @@ export interface GenerateResult {
     /** Prompt tokens whose keys and values were reused from the previous turn. */
     reusedTokens: number;
     completionTokens: number;
+    /** Speculative decoding: tokens drafted from the prompt, and how many of them the model kept. */
+    draftedTokens?: number;
+    acceptedDraftTokens?: number;
   };
   timings: GenerateTimings;
   seed: number;
@@ -90,6 +94,19 @@ export interface GeneratorOptions {
   maxNewTokens?: number;
   /** TEST DOUBLE: answers come from this script instead of sampling (see replay.ts). */
   replay?: ReplayScript;
+  /**
+   * Prompt-lookup speculative decoding (promptLookup.ts): the output is the same, only faster when the answer
+   * repeats its prompt. Default: on where the backend rewinds its cache for free.
+   */
+  speculative?: boolean;
+}
+
+/** Tokens drafted and already fed after the last sampled one, each with the logits that follow it. */
+interface Drafted {
+  tokens: number[];
+  rows: Float32Array[];
+  /** How many of them the sampler has taken so far. */
+  taken: number;
 }
 
 const now = () => performance.now();
@@ -110,6 +127,10 @@ export class Generator {
   private readonly replay: ReplayScript | undefined;
   private readonly toolCallTokens: ToolCallTokens | undefined;
   private grammars: Promise<ToolCallGrammars> | undefined;
+  private readonly speculative: boolean;
+  private readonly draftLength = new DraftLength();
+  private drafted: Drafted | undefined;
+  private draftStats = { drafted: 0, accepted: 0 };
 
   constructor(
     private readonly backend: Backend,
@@ -121,6 +142,7 @@ export class Generator {
     this.prefillChunk = options.prefillChunk ?? 256;
     this.defaultMaxNewTokens = options.maxNewTokens ?? 1024;
     this.replay = options.replay;
+    this.speculative = options.speculative ?? backend.rewindIsFree === true;
     const start = prompts.tokenizer.tokenToId('<|tool_call|>');
     const end = prompts.tokenizer.tokenToId('<|/tool_call|>');
     this.toolCallTokens = start !== undefined && end !== undefined ? { start, end } : undefined;
@@ -157,6 +179,8 @@ export class Generator {
     // TEST DOUBLE (replay mode): the canned reply's tokens are taken instead of sampled ones, unconstrained.
     const forced = this.replay?.nextReply(this.prompts.tokenizer);
     const calls = this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
+    const speculate = this.speculative;
+    this.draftStats = { drafted: 0, accepted: 0 };
 
     const reused = this.reusablePrefix(prompt);
     let logits = await this.prefill(prompt.slice(reused), reused, signal, request.prefillChunk ?? this.prefillChunk);
@@ -209,10 +233,12 @@ export class Generator {
           finishReason = 'cancelled';
           break;
         }
-        logits = await this.step(next, tokens);
+        const room = Math.min(maxNew - generated.length, this.contextLength - tokens.length) - 1;
+        logits = await this.step(next, tokens, speculate ? Math.min(room, this.draftLength.value) : 0);
       }
     } finally {
       calls?.release();
+      this.dropDraft();
     }
     const tail = decoder.flush();
     if (toolCall) toolCall.text += tail;
@@ -222,7 +248,10 @@ export class Generator {
     const prefilled = prompt.length - reused;
     return {
       text, tokenIds: generated, finishReason, seed: sampler.seed, ...(toolCall ? { toolCall } : {}),
-      usage: { promptTokens: prompt.length, reusedTokens: reused, completionTokens: generated.length },
+      usage: {
+        promptTokens: prompt.length, reusedTokens: reused, completionTokens: generated.length,
+        draftedTokens: this.draftStats.drafted, acceptedDraftTokens: this.draftStats.accepted,
+      },
       timings: {
         timeToFirstTokenMs: (generated.length > 0 ? firstTokenAt : end) - start,
         prefillMs,
@@ -283,16 +312,63 @@ export class Generator {
     return logits;
   }
 
-  /** Feeds one sampled token; crossing the LongRoPE switch re-feeds the whole sequence under the long factors. */
-  private async step(token: number, sequence: readonly number[]): Promise<Float32Array> {
+  /**
+   * Feeds one sampled token and returns the logits after it. Crossing the LongRoPE switch re-feeds the whole
+   * sequence under the long factors. With `draft` > 0, up to that many tokens guessed from the sequence
+   * (promptLookup.ts) go into the same forward pass; while the sampler keeps picking them, their logits are
+   * already there and no pass runs. The first pick that differs drops the rest of the draft from the cache.
+   */
+  private async step(token: number, sequence: readonly number[], draft = 0): Promise<Float32Array> {
+    const ready = this.takeDrafted(token);
+    if (ready) return ready;
     if (this.usesLongRope(sequence.length) && !this.usesLongRope(this.cached.length)) {
       this.reset();
       const logits = await this.backend.forward(sequence);
       this.cached.push(...sequence);
       return logits;
     }
-    const logits = await this.backend.forward([token]);
-    this.cached.push(token);
-    return logits;
+    // A draft never crosses the LongRoPE switch: the positions past it need the long factors.
+    const guess = draft > 0 && !this.usesLongRope(sequence.length + draft) ? lookupDraft(sequence, draft) : [];
+    if (guess.length === 0) {
+      const logits = await this.backend.forward([token]);
+      this.cached.push(token);
+      return logits;
+    }
+    const rows = await this.backend.forward([token, ...guess], { allPositions: true });
+    this.cached.push(token, ...guess);
+    const width = rows.length / (guess.length + 1);
+    const row = (i: number) => rows.subarray(i * width, (i + 1) * width);
+    this.drafted = { tokens: guess, rows: guess.map((_, i) => row(i + 1)), taken: 0 };
+    this.draftStats.drafted += guess.length;
+    return row(0);
   }
+
+  /** The logits after `token` when it is the next drafted one (already fed); otherwise the draft is dropped. */
+  private takeDrafted(token: number): Float32Array | undefined {
+    const d = this.drafted;
+    if (!d) return undefined;
+    if (d.tokens[d.taken] !== token) {
+      this.dropDraft();
+      return undefined;
+    }
+    const row = d.rows[d.taken++];
+    this.draftStats.accepted++;
+    if (d.taken === d.tokens.length) {
+      this.draftLength.update(d.tokens.length, d.taken);
+      this.drafted = undefined;
+    }
+    return row;
+  }
+
+  /** Forgets the drafted tokens the sampler did not take, in the cache too. */
+  private dropDraft(): void {
+    const d = this.drafted;
+    if (!d) return;
+    this.drafted = undefined;
+    this.draftLength.update(d.tokens.length, d.taken);
+    const keep = this.cached.length - (d.tokens.length - d.taken);
+    this.backend.truncate(keep);
+    this.cached.length = keep;
+  }
+
 }

@@ -34,6 +34,7 @@ interface Feed {
 
 export class NativeBackend implements Backend {
   readonly info: BackendInfo = { name: 'native', executionProvider: 'cpu' };
+  readonly rewindIsFree = true;
   private env: Pointer = null;
   private session: Pointer = null;
   private memoryInfo: Pointer = null;
