@@ -3,42 +3,19 @@
 // one, the whole file) replaced by the block, and only after the user confirms, one WorkspaceEdit.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { closeDiffTabs, ProposalDocuments } from '../proposalDocuments';
 import type { EditorContext } from './editorContext';
 
-export const PROPOSAL_SCHEME = 'phi-local-proposal';
-
-/** Read-only documents holding proposed texts, shown on the right of the Apply diff. */
-class ProposalDocuments implements vscode.TextDocumentContentProvider {
-  private readonly texts = new Map<string, string>();
-  private next = 1;
-
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? '';
-  }
-
-  /** A URI with the original's file name (so the diff highlights the same language). */
-  add(original: vscode.Uri, text: string): vscode.Uri {
-    const name = path.posix.basename(original.path) || 'untitled';
-    const uri = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: `/${this.next++}/${name}` });
-    this.texts.set(uri.toString(), text);
-    return uri;
-  }
-
-  delete(uri: vscode.Uri): void {
-    this.texts.delete(uri.toString());
-  }
-}
+/** The code blocks' proposed texts (not the refactors' or tools'; see proposalDocuments.ts). */
+const PROPOSAL_SCHEME = 'phi-local-proposal';
 
 export class CodeBlockActions implements vscode.Disposable {
-  private readonly proposals = new ProposalDocuments();
-  private readonly registration: vscode.Disposable;
+  private readonly proposals = new ProposalDocuments(PROPOSAL_SCHEME);
 
   constructor(
     private readonly editors: EditorContext,
     private readonly log: vscode.LogOutputChannel,
-  ) {
-    this.registration = vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, this.proposals);
-  }
+  ) {}
 
   async copy(code: string): Promise<void> {
     await vscode.env.clipboard.writeText(code);
@@ -84,7 +61,7 @@ export class CodeBlockActions implements vscode.Disposable {
     const version = doc.version;
     const original = doc.getText();
     const proposed = original.slice(0, doc.offsetAt(range.start)) + code + original.slice(doc.offsetAt(range.end));
-    const proposalUri = this.proposals.add(doc.uri, proposed);
+    const proposalUri = this.proposals.add(doc.uri.path, proposed);
     const name = path.posix.basename(doc.uri.path) || 'Untitled';
     const what = selection.isEmpty ? 'the whole file' : `lines ${range.start.line + 1}–${range.end.line + 1}`;
     try {
@@ -105,19 +82,13 @@ export class CodeBlockActions implements vscode.Disposable {
       if (!ok) void vscode.window.showWarningMessage(`Phi Local: ${name} could not be changed (is it read-only?).`);
       else this.log.info(`Applied a code block to ${doc.uri.toString()} (${what}).`);
     } finally {
-      await this.closeDiff(proposalUri);
+      await closeDiffTabs(proposalUri);
       this.proposals.delete(proposalUri);
       if (!doc.isClosed) await vscode.window.showTextDocument(doc, { viewColumn: editor.viewColumn, preserveFocus: false }).then(undefined, () => undefined);
     }
   }
 
-  private async closeDiff(proposalUri: vscode.Uri): Promise<void> {
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
-      t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === proposalUri.toString());
-    if (tabs.length) await vscode.window.tabGroups.close(tabs).then(undefined, () => undefined);
-  }
-
   dispose(): void {
-    this.registration.dispose();
+    this.proposals.dispose();
   }
 }

@@ -1,8 +1,10 @@
 // Shows a proposed change of a range as a diff (the file on the left, the file with the change on the right) with
 // Accept / Discard: in a notification, and as buttons on the diff editor's title. Accept applies it as one
 // WorkspaceEdit of that range only (so one undo restores the file), and only if the file did not change since.
+// Closing the diff tab discards the proposal, so a later Accept never applies a change the user no longer sees.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { closeDiffTabs, diffTabsOf, ProposalDocuments } from '../proposalDocuments';
 
 export const REFACTOR_SCHEME = 'phi-local-refactor';
 
@@ -17,17 +19,12 @@ interface Pending {
   settle(accepted: boolean): void;
 }
 
-export class DiffPreview implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly texts = new Map<string, string>();
+export class DiffPreview implements vscode.Disposable {
+  private readonly proposals = new ProposalDocuments(REFACTOR_SCHEME);
   private readonly pending = new Map<string, Pending>();
-  private next = 1;
-  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(REFACTOR_SCHEME, this);
+  private readonly tabWatch = vscode.window.tabGroups.onDidChangeTabs((e) => this.discardClosed(e.closed));
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
-
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? '';
-  }
 
   /** Opens the diff and resolves once the user accepted (true, applied) or discarded (false). */
   async propose(editor: vscode.TextEditor, range: vscode.Range, code: string, title: string): Promise<boolean> {
@@ -35,8 +32,7 @@ export class DiffPreview implements vscode.TextDocumentContentProvider, vscode.D
     const original = document.getText();
     const proposed = original.slice(0, document.offsetAt(range.start)) + code + original.slice(document.offsetAt(range.end));
     const name = path.posix.basename(document.uri.path) || 'Untitled';
-    const proposal = vscode.Uri.from({ scheme: REFACTOR_SCHEME, path: `/${this.next++}/${name}` });
-    this.texts.set(proposal.toString(), proposed);
+    const proposal = this.proposals.add(document.uri.path, proposed);
     const decided = new Promise<boolean>((resolve) => {
       this.pending.set(proposal.toString(), {
         document, version: document.version, range, code, proposal, title, viewColumn: editor.viewColumn,
@@ -47,6 +43,8 @@ export class DiffPreview implements vscode.TextDocumentContentProvider, vscode.D
     const lines = `lines ${range.start.line + 1}–${range.end.line + 1}`;
     await vscode.commands.executeCommand('vscode.diff', document.uri, proposal, `${name} ↔ Phi: ${title} (${lines})`, { preview: true, viewColumn: editor.viewColumn });
     void vscode.window.showInformationMessage(`Phi: ${title} — apply the change to ${name} (${lines})?`, 'Accept', 'Discard').then((choice) => {
+      // Only this proposal: if it was settled meanwhile (its tab closed), the answer must not act on another one.
+      if (!this.pending.has(proposal.toString())) return;
       if (choice === 'Accept') void this.accept(proposal);
       else if (choice === 'Discard') void this.discard(proposal);
     });
@@ -86,13 +84,24 @@ export class DiffPreview implements vscode.TextDocumentContentProvider, vscode.D
     p.settle(false);
   }
 
+  /** The user closed a proposal's diff tab (without Accept or Discard): it is discarded. */
+  private discardClosed(closed: readonly vscode.Tab[]): void {
+    const gone = [...this.pending.values()].filter((p) => diffTabsOf(p.proposal, closed).length > 0 && diffTabsOf(p.proposal).length === 0);
+    if (!gone.length) return;
+    for (const p of gone) {
+      this.pending.delete(p.proposal.toString());
+      this.proposals.delete(p.proposal);
+      this.log.info(`${p.title}: discarded (its diff was closed).`);
+      p.settle(false);
+    }
+    void this.setContext();
+  }
+
   private async close(p: Pending): Promise<void> {
     this.pending.delete(p.proposal.toString());
     await this.setContext();
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
-      t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === p.proposal.toString());
-    if (tabs.length) await vscode.window.tabGroups.close(tabs).then(undefined, () => undefined);
-    this.texts.delete(p.proposal.toString());
+    await closeDiffTabs(p.proposal);
+    this.proposals.delete(p.proposal);
   }
 
   private async setContext(): Promise<void> {
@@ -102,6 +111,7 @@ export class DiffPreview implements vscode.TextDocumentContentProvider, vscode.D
   dispose(): void {
     for (const p of this.pending.values()) p.settle(false);
     this.pending.clear();
-    this.registration.dispose();
+    this.tabWatch.dispose();
+    this.proposals.dispose();
   }
 }

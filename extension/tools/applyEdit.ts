@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { EditError, planEdit } from './editPlan';
 import { readFileText, resolveForTool } from './fileText';
-import type { ProposalDocuments } from './proposalDocuments';
+import type { ProposalDocuments } from '../proposalDocuments';
 import { intArg, stringArg } from './toolArgs';
 import { confirmAndApply } from './fileChange';
 import { ToolError, type Tool } from './toolTypes';

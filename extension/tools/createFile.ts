@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { resolveForTool } from './fileText';
 import { confirmAndApply } from './fileChange';
-import type { ProposalDocuments } from './proposalDocuments';
+import type { ProposalDocuments } from '../proposalDocuments';
 import { stringArg } from './toolArgs';
 import { ToolError, type Tool } from './toolTypes';
 

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { ToolResult } from '../../sidecar/protocol';
 import { resolveForTool } from './fileText';
-import type { ProposalDocuments } from './proposalDocuments';
+import { closeDiffTabs, type ProposalDocuments } from '../proposalDocuments';
 import { ToolError, type ToolContext } from './toolTypes';
 import type { ResolvedPath } from './workspacePaths';
 
@@ -31,12 +31,6 @@ export interface ProposedChange {
   done: string;
 }
 
-async function closeDiff(proposal: vscode.Uri): Promise<void> {
-  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
-    t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === proposal.toString());
-  if (tabs.length) await vscode.window.tabGroups.close(tabs).then(undefined, () => undefined);
-}
-
 const STOPPED: ToolResult = { content: 'The user stopped the turn; nothing was written.', isError: true };
 
 export async function confirmAndApply(change: ProposedChange, proposals: ProposalDocuments, context: ToolContext): Promise<ToolResult> {
@@ -51,7 +45,7 @@ export async function confirmAndApply(change: ProposedChange, proposals: Proposa
       await showDiff().catch(() => undefined); // the card still asks; it has a Show diff button
       decision = await context.confirm({ tool: change.tool, title: change.title, detail: change.detail, showDiff });
     } finally {
-      await closeDiff(proposalUri);
+      await closeDiffTabs(proposalUri);
       proposals.delete(proposalUri);
       if (originalUri !== change.uri) proposals.delete(originalUri);
     }

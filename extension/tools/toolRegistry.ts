@@ -6,7 +6,7 @@ import { findFiles } from './findFiles';
 import { getActiveEditor, type ActiveEditorSource } from './getActiveEditor';
 import { getDiagnostics } from './getDiagnostics';
 import { listDirectory } from './listDirectory';
-import type { ProposalDocuments } from './proposalDocuments';
+import type { ProposalDocuments } from '../proposalDocuments';
 import { readFile } from './readFile';
 import { searchText } from './searchText';
 import type { Tool } from './toolTypes';

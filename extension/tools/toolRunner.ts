@@ -5,11 +5,14 @@
 import * as vscode from 'vscode';
 import type { ToolCallInfo, ToolDefinition, ToolResult } from '../../sidecar/protocol';
 import type { ActiveEditorSource } from './getActiveEditor';
-import { ProposalDocuments } from './proposalDocuments';
+import { ProposalDocuments } from '../proposalDocuments';
 import { createTools, WITHOUT_FOLDER } from './toolRegistry';
 import { fitToBudget, RESULT_BUDGET_BYTES } from './toolOutput';
 import { ToolError, type ConsentDecision, type ConsentRequest, type Tool } from './toolTypes';
 import type { WorkspaceRoot } from './workspacePaths';
+
+/** The writing tools' proposed texts (not the code blocks' or refactors'; see proposalDocuments.ts). */
+const TOOL_PROPOSAL_SCHEME = 'phi-local-tool-proposal';
 
 export interface ToolCallContext {
   conversationId: string;
@@ -25,7 +28,7 @@ function workspaceRoots(): WorkspaceRoot[] {
 }
 
 export class ToolRunner implements vscode.Disposable {
-  private readonly proposals = new ProposalDocuments();
+  private readonly proposals = new ProposalDocuments(TOOL_PROPOSAL_SCHEME);
   private readonly tools: Tool[];
   private readonly allowedChats = new Set<string>();
 

@@ -1,6 +1,6 @@
 // Phi in the editor, in a real VS Code (code-server + the packaged .vsix, driven by Playwright in Chromium):
 // Explain streams into a comment thread at the code (a follow-up in place, Continue in Chat), a refactor from the palette opens a diff preview whose Accept
-// changes the file (one undo restores it), and typing shows ghost text that Tab accepts.
+// changes the file (one undo restores it; closing the diff instead discards it), and typing shows ghost text that Tab accepts.
 // TEST DOUBLE: the model's answers are replayed (PHI_LOCAL_REPLAY, sidecar/engine/replay.ts): the tiny model's
 // random weights never write a code block to apply or a completion to recognise. Everything else is real: the
 // sidecar, the engine loop on the generated tiny model, the prompts, the edit extraction, VS Code's UI.
@@ -21,6 +21,8 @@ const REPLIES = [
   '**area** computes the area of a circle from its radius: it multiplies pi by the radius squared.',
   // A follow-up question in the thread
   'It returns a float: the area.',
+  // Simplify, whose diff the user closes (discarded)
+  '```python\ndef area(radius):\n    return 3.14159 * radius ** 2\n```',
   // Simplify: prose around a fenced block, as small models answer (edit extraction takes the block)
   'Here is a simpler version:\n\n```python\ndef area(radius):\n    return 3.14159 * radius ** 2\n```\n\nIt returns the value directly.',
   // Completions (a few spare: VS Code may ask more than once)
@@ -97,6 +99,32 @@ describe('inline explanation, refactors and completions in code-server (tiny mod
     // Dismiss from the thread's title bar.
     await thread.locator('.action-label[aria-label="Dismiss"]').click();
     await thread.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  it('closing a refactor\'s diff tab discards it: the file is unchanged and the palette offers no Accept', async () => {
+    await editorLines().click();
+    await wb.page.keyboard.press('Control+A');
+    await wb.command('Phi: Simplify');
+    const diffTab = wb.page.locator('.tab', { hasText: 'Phi: Simplify' });
+    await diffTab.waitFor({ timeout: 90_000 });
+    const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: 'apply the change' });
+    await toast.waitFor({ timeout: 30_000 });
+    await diffTab.locator('.tab-actions .action-label').click();
+    await diffTab.waitFor({ state: 'detached', timeout: 10_000 });
+    await toast.locator('.codicon-notifications-clear').click();
+    await toast.waitFor({ state: 'detached', timeout: 10_000 });
+    // The palette lists its commands (Simplify shows), but Accept Change only while a proposal is pending.
+    const input = wb.page.locator('.quick-input-widget input.input');
+    await wb.page.keyboard.press('F1');
+    await input.fill('>Phi: Simplify');
+    await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Phi: Simplify' }).first().waitFor({ timeout: 30_000 });
+    await input.fill('>Phi: Accept Change');
+    await wb.page.waitForTimeout(1000);
+    assert.equal(await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Phi: Accept Change' }).count(), 0);
+    await wb.screenshot('refactor-closed-no-accept');
+    await wb.page.keyboard.press('Escape');
+    await openFile('shapes.py', 'result = 3.14159');
+    assert.doesNotMatch(await editorLines().innerText(), /radius \*\* 2/);
   });
 
   it('a refactor from the palette opens a diff preview; Accept changes the file; one undo restores it', async () => {

@@ -71,7 +71,7 @@ describe('debounce', () => {
   });
 });
 
-describe('completion requester', () => {
+describe('completion requester (stand-in sidecar fetch: TEST DOUBLE)', () => {
   function setup(answer: (p: InlineCompletionParams) => InlineCompletionResult = (p) => result(`<${p.prefix}>`)) {
     const calls: string[] = [];
     const requester = new CompletionRequester(async (p) => { calls.push(p.prefix); return answer(p); }, () => 60);
