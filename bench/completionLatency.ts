@@ -1,4 +1,4 @@
-// npm run bench:completions -- --preset phi4-mini [--n 20] [--ep cpu] [--threads N] [--timeout-ms 4000] [--json FILE]
+// npm run bench:completions -- --preset phi4-mini [--n 20] [--places N] [--ep cpu] [--threads N] [--timeout-ms 4000] [--json FILE]
 //                                (or --model DIR for a real model folder)
 // Inline completion latency through the real sidecar (dist/sidecar.js, JSON-RPC over IPC, as the extension uses
 // it): the time from the request (the keystroke, once the extension's debounce has passed) to the ghost text,
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     model: { type: 'string' },
     preset: { type: 'string' },
     n: { type: 'string', default: '20' },
+    /** How many "new place" completions (default n): each is a cold prefill, slow on a CPU. */
+    places: { type: 'string' },
     ep: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
     'timeout-ms': { type: 'string', default: '4000' },
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
   const typing = [];
   for (let i = 0; i < n; i++) typing.push(await time(at(typingLine, 9 + i)));
   const places = [];
-  for (let i = 0; i < n; i++) places.push(await time(at(5 + 6 * ((i * 7) % 20) + 3, 9)));
+  for (let i = 0; i < Number(values.places ?? n); i++) places.push(await time(at(5 + 6 * ((i * 7) % 20) + 3, 9)));
 
   const summary = (runs: { ms: number; r: InlineCompletionResult }[]) => ({
     medianMs: Math.round(median(runs.map((x) => x.ms))),
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
   });
   const result = { model: info.dir, executionProvider: info.executionProvider, backend: info.backend, n, typing: summary(typing), newPlace: summary(places) };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`completion latency, median of ${n}: typing ${result.typing.medianMs} ms, new place ${result.newPlace.medianMs} ms (plus the debounce for auto-triggered ones)\n`);
+  process.stdout.write(`completion latency: typing ${result.typing.medianMs} ms (median of ${n}), new place ${result.newPlace.medianMs} ms (median of ${places.length}) (plus the debounce for auto-triggered ones)\n`);
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(result, null, 2));
   rpc.dispose();
   child.kill();
