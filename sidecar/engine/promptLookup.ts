@@ -39,13 +39,14 @@ export function lookupDraft(sequence: readonly number[], limit: number, options:
 
 /**
  * How many tokens to draft next: grows while drafts are accepted whole, shrinks when they are rejected, so a text
- * that does not repeat its prompt pays for at most a short wasted draft now and then.
+ * that does not repeat its prompt pays for at most a short wasted draft now and then. It starts short: on a 2-core
+ * CPU a pass of 3 tokens costs 1.5× a one-token step, of 9 tokens 3.9× (phi4-mini shapes, int4).
  */
 export class DraftLength {
   private current: number;
 
   constructor(private readonly max = 8, private readonly min = 1) {
-    this.current = Math.min(4, max);
+    this.current = Math.min(2, max);
   }
 
   get value(): number {

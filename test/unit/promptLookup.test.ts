@@ -33,9 +33,10 @@ test('a draft may run into the tail itself (a repeating pattern continues)', () 
 
 test('the draft length grows on full acceptance, halves on rejection, stays within bounds', () => {
   const d = new DraftLength(8, 1);
+  assert.equal(d.value, 2);
+  d.update(2, 2);
   assert.equal(d.value, 4);
   d.update(4, 4);
-  assert.equal(d.value, 6);
   d.update(6, 6);
   d.update(8, 8);
   assert.equal(d.value, 8);
