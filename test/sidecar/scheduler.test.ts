@@ -85,7 +85,10 @@ describe('engine scheduling (tiny model, real worker thread)', () => {
   });
   after(() => engine?.dispose());
 
-  it('a chat arriving during a long completion starts within one decode step', async () => {
+  // The worker decodes the tiny model in about a millisecond a step, and with speculative decoding one step may add
+  // several tokens, while the text events reach this thread with a lag that grows with the machine's load: the
+  // bound is a few steps, against the 4000 tokens the completion would run unpreempted.
+  it('a chat arriving during a long completion preempts it within a few decode steps', async () => {
     let completionTokens = 0;
     let tokensWhenChatArrived = -1;
     let chatStartedAfter = -1;
@@ -94,7 +97,7 @@ describe('engine scheduling (tiny model, real worker thread)', () => {
       priority: 'background',
       onText: (_t, tokens) => {
         completionTokens = tokens;
-        if (tokens === 5 && !chatResult) {
+        if (tokens >= 5 && !chatResult) { // >=: a token that completes no character emits no text
           tokensWhenChatArrived = tokens;
           chatResult = engine.generate({ messages: chat, maxNewTokens: 8, stopOnEos: false }, {
             onStart: () => { chatStartedAfter = completionTokens - tokensWhenChatArrived; },
@@ -106,9 +109,10 @@ describe('engine scheduling (tiny model, real worker thread)', () => {
     const r = await chatResult!;
     assert.equal(c.finishReason, 'cancelled');
     assert.equal(c.cancelCause, 'preempted');
-    assert.ok(c.usage.completionTokens <= tokensWhenChatArrived + 1,
+    const fewSteps = 32;
+    assert.ok(c.usage.completionTokens <= tokensWhenChatArrived + fewSteps,
       `the completion went on for ${c.usage.completionTokens - tokensWhenChatArrived} tokens after the chat arrived`);
-    assert.ok(chatStartedAfter >= 0 && chatStartedAfter <= 1, `the chat started ${chatStartedAfter} decode steps after it arrived`);
+    assert.ok(chatStartedAfter >= 0 && chatStartedAfter <= fewSteps, `the chat started ${chatStartedAfter} tokens after it arrived`);
     assert.equal(r.usage.completionTokens, 8);
     assert.equal(r.finishReason, 'length');
   });
