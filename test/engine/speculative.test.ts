@@ -9,6 +9,7 @@ import { Generator, type GenerateRequest, type GenerateResult } from '../../side
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
 import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { ReplayScript } from '../../sidecar/engine/replay';
+import { seededRandom } from '../../sidecar/engine/sampling';
 import type { ChatMessage } from '../../sidecar/engine/template';
 import { ensureModel } from '../fixtures/models';
 import { maxAbsDiff } from './helpers';
@@ -57,6 +58,27 @@ describe('speculative decoding (tiny model, native backend)', () => {
       assert.equal(plain[t].usage.draftedTokens, 0);
     }
     assert.equal(fast[1].usage.reusedTokens, plain[1].usage.reusedTokens, 'drafts do not spoil prefix reuse');
+  });
+
+  // Real greedy output, no test double: a random model rarely repeats itself, but on a prompt that repeats a
+  // segment its answer now and then follows the pattern, so drafts looked up in the prompt are sometimes kept
+  // (about 5 of 20 here) and mostly dropped. Every answer must be exactly the plain one.
+  it('greedy on 20 prompts: exactly the plain tokens, with drafts that hit and drafts that miss', async () => {
+    const turns: GenerateRequest[] = Array.from({ length: 20 }, (_, i) => {
+      const random = seededRandom(i + 1);
+      const segment = Array.from({ length: 6 }, () => Math.floor(random() * 199_000));
+      return { messages: [], promptIds: [...segment, ...segment, ...segment, ...segment], maxNewTokens: 48, stopOnEos: false };
+    });
+    const { plain, fast } = await both(turns);
+    let drafted = 0;
+    let kept = 0;
+    for (let t = 0; t < turns.length; t++) {
+      assert.deepEqual(fast[t].tokenIds, plain[t].tokenIds, `prompt ${t}`);
+      drafted += fast[t].usage.draftedTokens ?? 0;
+      kept += fast[t].usage.acceptedDraftTokens ?? 0;
+    }
+    assert.ok(kept > 0, `some drafts were kept (${kept} of ${drafted})`);
+    assert.ok(kept < drafted, `some drafts were dropped (${kept} of ${drafted} kept)`);
   });
 
   it('seeded sampling: the same tokens (a draft is kept only where the sampler picks it)', async () => {
