@@ -19,6 +19,18 @@ export interface NativeBackendOptions {
   contextLength: number;
   /** The rewritten graph's input for how many last positions get logits (graphRewrite.ts); unset: the official graph. */
   logitsToKeepInput?: string;
+  /**
+   * Records ONNX Runtime's per-node timings into `<prefix>_<date>.json`, finished by `endProfiling()`
+   * (bench/profile.ts reads it). Unset (the default), nothing is recorded and the runs cost nothing more.
+   */
+  profileFilePrefix?: string;
+  /** Extra session configuration entries (onnxruntime_session_options_config_keys.h), for tuning experiments. */
+  sessionConfig?: Readonly<Record<string, string>>;
+  /** Graph optimization level (0, 1, 2 or 99 = all, the default), for tuning experiments. */
+  graphOptimizationLevel?: number;
+  /** ORT's CPU memory arena and memory-pattern planning; both on by default, as in ORT. */
+  memArena?: boolean;
+  memPattern?: boolean;
 }
 
 const LOG_ERRORS_ONLY = 3;
@@ -49,6 +61,7 @@ export class NativeBackend implements Backend {
   private readonly feeds: { ids?: Feed; mask?: Feed; positions?: Feed; keep?: Feed } = {};
   private length = 0;
   private released = false;
+  private profiling = false;
 
   private constructor(
     private readonly api: OrtApi,
@@ -61,7 +74,7 @@ export class NativeBackend implements Backend {
   static async create(onnxFile: string, config: ModelConfig, options: NativeBackendOptions): Promise<NativeBackend> {
     const backend = new NativeBackend(loadOrtApi(), config, options.contextLength, options.logitsToKeepInput);
     try {
-      backend.open(onnxFile, options.threads);
+      backend.open(onnxFile, options);
     } catch (e) {
       await backend.release();
       if (e instanceof OrtError) throw new EngineError('model-load', `ONNX Runtime could not load ${onnxFile}: ${e.message}`, 'model.onnx');
@@ -74,15 +87,22 @@ export class NativeBackend implements Backend {
     return this.length;
   }
 
-  private open(onnxFile: string, threads: number | undefined): void {
+  private open(onnxFile: string, settings: NativeBackendOptions): void {
     const { api, config } = this;
     this.env = api.callOut('CreateEnv', LOG_ERRORS_ONLY, 'phi-local');
     const options = api.callOut('CreateSessionOptions');
     try {
-      api.call('SetIntraOpNumThreads', options, threads ?? 0);
+      api.call('SetIntraOpNumThreads', options, settings.threads ?? 0);
       api.call('SetInterOpNumThreads', options, 1);
-      api.call('SetSessionGraphOptimizationLevel', options, ORT_ENABLE_ALL);
+      api.call('SetSessionGraphOptimizationLevel', options, settings.graphOptimizationLevel ?? ORT_ENABLE_ALL);
       api.call('SetSessionLogSeverityLevel', options, LOG_ERRORS_ONLY);
+      if (settings.memArena === false) api.call('DisableCpuMemArena', options);
+      if (settings.memPattern === false) api.call('DisableMemPattern', options);
+      for (const [key, value] of Object.entries(settings.sessionConfig ?? {})) api.call('AddSessionConfigEntry', options, key, value);
+      if (settings.profileFilePrefix) {
+        api.call('EnableProfiling', options, settings.profileFilePrefix);
+        this.profiling = true;
+      }
       this.session = api.callOut('CreateSession', this.env, onnxFile, options);
     } finally {
       api.fn.ReleaseSessionOptions(options);
@@ -250,6 +270,18 @@ export class NativeBackend implements Backend {
     if (this.binding) this.api.fn.ReleaseIoBinding(this.binding);
     this.binding = null;
     this.binding = this.createBinding();
+  }
+
+  /** Finishes the profile that `profileFilePrefix` started and returns the JSON file's path. */
+  endProfiling(): string {
+    if (!this.profiling || !this.session) throw new EngineError('internal', 'This native backend was not created with profiling on.');
+    const name = this.api.callOut('SessionEndProfiling', this.session, this.allocator);
+    try {
+      this.profiling = false;
+      return koffi.decode.string(name);
+    } finally {
+      this.api.call('AllocatorFree', this.allocator, name);
+    }
   }
 
   truncate(length: number): void {

@@ -2,7 +2,10 @@
 // no compiler). ORT exposes its API as `OrtApi`, an append-only table of function pointers: function i is at
 // offset i * 8. A wrong index or prototype is a crash, not an exception, so the library's version is checked and a
 // status round trip is made before anything else is called. Indices: members of `struct OrtApi` in
-// onnxruntime_c_api.h; all used here date from API ≤ 13 and are checked in ../../shared/reference/ffi-probe.md.
+// onnxruntime_c_api.h; all used here date from API ≤ 13 and are checked in ../../shared/reference/ffi-probe.md
+// (14 EnableProfiling, 17 DisableMemPattern, 19 DisableCpuMemArena, 110 SessionEndProfiling and
+// 130 AddSessionConfigEntry recounted against the header: 130 is followed by CreateAllocator,
+// ReleaseAllocator and 133 RunWithBinding).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as koffi from 'koffi';
@@ -22,6 +25,9 @@ const FUNCTIONS = {
   CreateEnv: [3, 'void *f(int level, const char *logid, void *out)'],
   CreateSession: [7, 'void *f(void *env, PATH path, void *opts, void *out)'],
   CreateSessionOptions: [10, 'void *f(void *out)'],
+  EnableProfiling: [14, 'void *f(void *opts, PATH prefix)'],
+  DisableMemPattern: [17, 'void *f(void *opts)'],
+  DisableCpuMemArena: [19, 'void *f(void *opts)'],
   SetSessionLogSeverityLevel: [22, 'void *f(void *opts, int level)'],
   SetSessionGraphOptimizationLevel: [23, 'void *f(void *opts, int level)'],
   SetIntraOpNumThreads: [24, 'void *f(void *opts, int n)'],
@@ -45,6 +51,8 @@ const FUNCTIONS = {
   ReleaseValue: [96, 'void f(void *p)'],
   ReleaseTensorTypeAndShapeInfo: [99, 'void f(void *p)'],
   ReleaseSessionOptions: [100, 'void f(void *p)'],
+  SessionEndProfiling: [110, 'void *f(void *sess, void *alloc, void *out)'],
+  AddSessionConfigEntry: [130, 'void *f(void *opts, const char *key, const char *value)'],
   RunWithBinding: [133, 'void *f(void *sess, void *runOpts, void *binding)'],
   CreateIoBinding: [134, 'void *f(void *sess, void *out)'],
   ReleaseIoBinding: [135, 'void f(void *p)'],
