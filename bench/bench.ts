@@ -1,14 +1,21 @@
 // npm run bench -- --model DIR [--contexts 16,512,2048] [--steps 32] [--repeats 3] [--ep cpu] [--threads N] [--json FILE]
-//                   [--backend auto|native|onnxruntime-node[,...]] [--graph rewritten|official]
+//                   [--backend auto|native|onnxruntime-node[,...]] [--graph rewritten|official] [--speculative]
+//                   [--vs llama.cpp [--gguf FILE]] [--synthetic-fill 4096[,...]]
 // Load time, time to first token, prefill and decode speed at several context lengths, and peak memory.
 // Each measurement runs in a fresh process (its peak RSS is its own); repeats are interleaved across contexts
 // and backends so that a noisy minute on a shared machine does not land on one of them only; medians are reported.
+// `--vs llama.cpp` adds llama.cpp (node-llama-cpp, ./llamaRun.ts) on a Q4_0 GGUF of the same shapes as one more
+// backend, and a table of ours / llama.cpp. `--synthetic-fill` lists contexts where our backends decode after a KV
+// cache filled without computing it (./syntheticFill.ts): decode speed does not depend on the cached values, and
+// a real 4096-token prefill takes minutes on a small CPU. llama.cpp always prefills for real.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureModel } from '../test/fixtures/models';
+import { ensureGguf } from '../test/fixtures/ggufModels';
+import { isModelPresetName } from '../test/fixtures/modelPresets';
+import { MANIFEST_FILE, ensureModel, type TestModelManifest } from '../test/fixtures/models';
 
 const { values } = parseArgs({
   options: {
@@ -19,67 +26,116 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     ep: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
-    backend: { type: 'string', default: 'auto' },
+    backend: { type: 'string' },
     graph: { type: 'string', default: 'rewritten' },
+    speculative: { type: 'boolean', default: false },
+    vs: { type: 'string' },
+    gguf: { type: 'string' },
+    'synthetic-fill': { type: 'string', default: '' },
     json: { type: 'string' },
   },
 });
+
+const LLAMA = 'llama.cpp';
 
 interface Run {
   context: number;
   executionProvider: string;
   backend: string;
   graph: string;
+  fill: 'real' | 'synthetic';
   loadMs: number;
-  timeToFirstTokenMs: number;
-  prefillTokensPerSecond: number;
+  /** null after a synthetic fill: nothing was prefilled. */
+  timeToFirstTokenMs: number | null;
+  prefillTokensPerSecond: number | null;
   decodeTokensPerSecond: number;
   decodeMsPerToken: number;
   generated: number;
   rssAfterLoadBytes: number;
   peakRssBytes: number;
+  llamaCpp?: Record<string, unknown>;
 }
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const medianOrNull = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : median(xs as number[]));
 
-async function modelDir(): Promise<string> {
-  if (values.model) return values.model;
-  if (values.preset) {
-    // Generated test models (random weights in the official format) are built on first use.
-    return ensureModel(values.preset as 'tiny' | 'phi4-mini');
-  }
-  process.stderr.write('bench: --model DIR (or --preset phi4-mini for the generated full-size model) is required.\n');
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
   process.exit(2);
 }
 
-function measure(model: string, context: number, backend: string): Run {
-  // From sources through tsx; a bundled copy (e.g. on a GPU machine without node_modules) runs benchRun.js.
-  const runner = __filename.endsWith('.ts') ? ['--import', 'tsx', path.join(__dirname, 'benchRun.ts')] : [path.join(__dirname, 'benchRun.js')];
-  const args = [...runner, '--model', model, '--context', String(context),
-    '--steps', values.steps!, '--ep', values.ep!, '--backend', backend, '--graph', values.graph!];
-  if (values.threads) args.push('--threads', values.threads);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`benchmark run (${backend}) at context ${context} failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+function modelDir(): string {
+  if (values.model) return values.model;
+  if (values.preset) {
+    if (!isModelPresetName(values.preset)) fail(`unknown --preset ${values.preset} (tiny or phi4-mini)`);
+    // Generated test models (random weights in the official format) are built on first use.
+    return ensureModel(values.preset);
+  }
+  fail('--model DIR (or --preset phi4-mini for the generated full-size model) is required.');
 }
 
+/** llama.cpp's model: --gguf, else the generated GGUF with the shapes of the generated model being measured. */
+function ggufFor(model: string): string {
+  if (values.gguf) return values.gguf;
+  let manifest: Partial<TestModelManifest> = {};
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(model, MANIFEST_FILE), 'utf8')) as TestModelManifest;
+  } catch {
+    // not a generated model folder
+  }
+  const preset = values.preset ?? manifest.preset;
+  if (!preset || !isModelPresetName(preset)) {
+    fail(`--vs ${LLAMA} needs a GGUF with the model's shapes: pass --gguf FILE, or measure a generated model (--preset).`);
+  }
+  return ensureGguf(preset, { seed: manifest.seed, numLayers: manifest.numLayers });
+}
+
+/** A script of this folder: from sources through tsx, or its bundled .js (e.g. on a machine without node_modules). */
+function script(name: string): string[] {
+  return __filename.endsWith('.ts') ? ['--import', 'tsx', path.join(__dirname, `${name}.ts`)] : [path.join(__dirname, `${name}.js`)];
+}
+
+function measure(target: { model: string; gguf?: string }, context: number, backend: string, threads: string | undefined,
+  synthetic: boolean): Run {
+  const common = ['--context', String(context), '--steps', values.steps!, ...(threads ? ['--threads', threads] : [])];
+  const args = backend === LLAMA
+    ? [...script('llamaRun'), '--model', target.gguf!, ...common]
+    : [...script('benchRun'), '--model', target.model, ...common, '--ep', values.ep!, '--backend', backend,
+      '--graph', values.graph!, '--fill', synthetic ? 'synthetic' : 'real', ...(values.speculative ? ['--speculative'] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`benchmark run (${backend}) at context ${context} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Run;
+}
+
+/** Width of the first column: "onnxruntime-node (webgpu) *". */
+const LABEL = 27;
+const fmt = (x: number | null, width: number, digits = 1) => (x === null ? '—' : x.toFixed(digits)).padStart(width);
+
 async function main(): Promise<void> {
-  const model = await modelDir();
+  if (values.vs !== undefined && values.vs !== LLAMA) fail(`--vs takes ${LLAMA}, not ${values.vs}`);
+  const versus = values.vs === LLAMA;
+  const model = modelDir();
+  const target = { model, gguf: versus ? ggufFor(model) : undefined };
   const contexts = values.contexts!.split(',').map(Number);
-  const backends = values.backend!.split(',');
+  const synthetic = new Set(values['synthetic-fill']!.split(',').filter(Boolean).map(Number));
+  // Side by side, both engines get the same threads: 2 unless told (the issue's comparison).
+  const threads = values.threads ?? (versus ? '2' : undefined);
+  const ours = (values.backend ?? (versus ? 'native,onnxruntime-node' : 'auto')).split(',');
+  const backends = versus ? [...ours, LLAMA] : ours;
   const repeats = Number(values.repeats);
   const key = (backend: string, context: number) => `${backend}@${context}`;
   const runs = new Map<string, Run[]>();
   for (let r = 0; r < repeats; r++) {
     for (const c of contexts) {
       for (const b of backends) {
-        const run = measure(model, c, b);
+        const run = measure(target, c, b, threads, b !== LLAMA && synthetic.has(c));
         runs.set(key(b, c), [...(runs.get(key(b, c)) ?? []), run]);
-        process.stderr.write(`  run ${r + 1}/${repeats} context ${c} ${run.backend}: decode ${run.decodeTokensPerSecond.toFixed(2)} tok/s, ` +
-          `prefill ${run.prefillTokensPerSecond.toFixed(1)} tok/s, first token ${Math.round(run.timeToFirstTokenMs)} ms\n`);
+        process.stderr.write(`  run ${r + 1}/${repeats} context ${c} ${run.backend}${run.fill === 'synthetic' ? ' (synthetic fill)' : ''}: ` +
+          `decode ${run.decodeTokensPerSecond.toFixed(2)} tok/s, prefill ${fmt(run.prefillTokensPerSecond, 0)} tok/s, ` +
+          `first token ${fmt(run.timeToFirstTokenMs, 0, 0)} ms\n`);
       }
     }
   }
@@ -89,10 +145,11 @@ async function main(): Promise<void> {
       backend: rs[0].backend,
       executionProvider: rs[0].executionProvider,
       graph: rs[0].graph,
+      fill: rs[0].fill,
       context: c,
       loadMs: median(rs.map((x) => x.loadMs)),
-      timeToFirstTokenMs: median(rs.map((x) => x.timeToFirstTokenMs)),
-      prefillTokensPerSecond: median(rs.map((x) => x.prefillTokensPerSecond)),
+      timeToFirstTokenMs: medianOrNull(rs.map((x) => x.timeToFirstTokenMs)),
+      prefillTokensPerSecond: medianOrNull(rs.map((x) => x.prefillTokensPerSecond)),
       decodeTokensPerSecond: median(rs.map((x) => x.decodeTokensPerSecond)),
       decodeMsPerToken: median(rs.map((x) => x.decodeMsPerToken)),
       peakRssGB: median(rs.map((x) => x.peakRssBytes)) / 1e9,
@@ -100,22 +157,54 @@ async function main(): Promise<void> {
       runs: rs.length,
     };
   }));
+  const llamaCpp = versus ? runs.get(key(LLAMA, contexts[0]))![0].llamaCpp : undefined;
   const report = {
     model: path.resolve(model),
+    ...(versus ? { gguf: path.resolve(target.gguf!), llamaCpp } : {}),
     backends: [...new Set(rows.map((r) => r.backend))],
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: os.totalmem() / 1e9, node: process.version },
     steps: Number(values.steps),
+    threads: threads ? Number(threads) : null,
+    speculative: values.speculative,
     rows,
   };
-  const fmt = (x: number, d = 1) => x.toFixed(d).padStart(9);
-  console.log(`\nPhi Local benchmark — ${report.machine.cpus} CPUs, median of ${repeats} interleaved runs, ` +
-    `${values.steps} decode steps, ${values.graph} graph\n${report.model}\n`);
-  console.log('  backend (EP)           | context |  load s | first token ms | prefill tok/s | decode tok/s | decode ms/tok | peak RSS GB');
-  console.log('  -----------------------|---------|---------|----------------|---------------|--------------|---------------|------------');
+
+  console.log(`\nPhi Local benchmark — ${report.machine.cpus} CPUs, median of ${repeats} interleaved runs, ${values.steps} decode steps, ` +
+    `${threads ? `${threads} threads` : "ONNX Runtime's default threads"}, ${values.graph} graph, ` +
+    `speculative decoding ${values.speculative ? 'on' : 'off'}\n${report.model}`);
+  if (versus) {
+    const l = llamaCpp as Record<string, unknown>;
+    console.log(`${LLAMA} ${l.release} (node-llama-cpp ${l.nodeLlamaCpp}, prebuilt CPU build ${l.cpu}), batch ${l.batchSize}, ` +
+      `flash attention ${l.flashAttention}, ${l.kvCacheType} KV cache, on ${report.gguf}`);
+  }
+  console.log(`\n  ${'backend (EP)'.padEnd(LABEL)} | context |  load s | first token ms | prefill tok/s | decode tok/s | decode ms/tok | peak RSS GB`);
+  console.log(`  ${'-'.repeat(LABEL)}-|---------|---------|----------------|---------------|--------------|---------------|------------`);
   for (const r of rows) {
-    console.log(`  ${`${r.backend} (${r.executionProvider})`.padEnd(22)} | ${String(r.context).padStart(7)} | ${fmt(r.loadMs / 1000, 2).slice(2)} | ` +
-      `${fmt(r.timeToFirstTokenMs, 0).padStart(14)} | ${fmt(r.prefillTokensPerSecond).padStart(13)} | ` +
-      `${fmt(r.decodeTokensPerSecond, 2).padStart(12)} | ${fmt(r.decodeMsPerToken).padStart(13)} | ${fmt(r.peakRssGB, 2).padStart(10)}`);
+    const label = `${r.backend} (${r.executionProvider})${r.fill === 'synthetic' ? ' *' : ''}`;
+    console.log(`  ${label.padEnd(LABEL)} | ${String(r.context).padStart(7)} | ${fmt(r.loadMs / 1000, 7, 2)} | ` +
+      `${fmt(r.timeToFirstTokenMs, 14, 0)} | ${fmt(r.prefillTokensPerSecond, 13)} | ` +
+      `${fmt(r.decodeTokensPerSecond, 12, 2)} | ${fmt(r.decodeMsPerToken, 13)} | ${fmt(r.peakRssGB, 11, 2)}`);
+  }
+  if (rows.some((r) => r.fill === 'synthetic')) {
+    console.log('  * decode after a KV cache filled to that many positions with made-up values, not computed (decode cost does\n' +
+      '    not depend on the values); no first token or prefill, and the peak RSS lacks the prefill\'s activations.');
+  }
+  if (contexts.some((c) => c + Number(values.steps) > 4096)) {
+    console.log('  Past 4096 positions Phi-4-mini switches to its long RoPE factors: our real-prefill decode then re-feeds the\n' +
+      '  whole sequence once (counted in its decode time); the synthetic fill and llama.cpp do not.');
+  }
+
+  if (versus) {
+    console.log(`\n  ${`ours / ${LLAMA}`.padEnd(LABEL)} | context | prefill × | decode × | peak RSS ×`);
+    console.log(`  ${'-'.repeat(LABEL)}-|---------|-----------|----------|-----------`);
+    for (const r of rows.filter((x) => x.backend !== LLAMA)) {
+      const peer = rows.find((x) => x.backend === LLAMA && x.context === r.context)!;
+      const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+      console.log(`  ${`${r.backend}${r.fill === 'synthetic' ? ' *' : ''}`.padEnd(LABEL)} | ${String(r.context).padStart(7)} | ` +
+        `${fmt(ratio(r.prefillTokensPerSecond, peer.prefillTokensPerSecond), 9, 2)} | ` +
+        `${fmt(ratio(r.decodeTokensPerSecond, peer.decodeTokensPerSecond), 8, 2)} | ${fmt(ratio(r.peakRssGB, peer.peakRssGB), 10, 2)}`);
+    }
+    console.log('  prefill and decode: speed ratio (above 1: ours is faster); peak RSS: memory ratio (below 1: ours uses less).');
   }
   console.log('\n' + JSON.stringify(report));
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));
