@@ -2,7 +2,8 @@
 // the store and the webview), stopping them, retrying failed ones, and the banner that says what the model is
 // doing. The webview plumbing is in chatViewProvider.ts; the data in conversationStore.ts.
 import * as vscode from 'vscode';
-import type { ChatResult, ToolCallInfo, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
+import type { ChatMessage, ChatResult, ModelInfo, ToolCallInfo, ToolDefinition, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
+import { answerReserve, trimNotice, trimTarget, trimToContext } from '../contextTrim';
 import { readToolSettings, readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient, type TurnTools } from '../sidecarClient';
@@ -78,6 +79,8 @@ export class ChatController implements vscode.Disposable {
   private conversationId: string | undefined;
   /** Turns being answered, by answer id. */
   private readonly running = new Map<string, RunningTurn>();
+  /** Per conversation, how many of its oldest turns the last prompt left out to fit the context. */
+  private readonly leftOutTurns = new Map<string, number>();
   /** Consent cards shown, by consentKey(answer id, step id). */
   private readonly consents = new Map<string, PendingConsent>();
   private refusedSteps = 0;
@@ -313,7 +316,7 @@ export class ChatController implements vscode.Disposable {
     this.setGenerating();
     let end: TurnEnd;
     try {
-      await this.modelReady(cts.token);
+      const info = await this.modelReady(cts.token);
       const conversation = this.store.get(conversationId);
       if (!conversation) throw new PhiError('cancelled', 'The conversation was deleted.');
       const settings = readTurnSettings();
@@ -325,18 +328,18 @@ export class ChatController implements vscode.Disposable {
         runTool: (call, token) => this.runToolStep(conversationId, messageId, call, cts.token, token),
         onRefused: (notice) => this.refusedStep(conversationId, messageId, notice),
       };
+      const messages = await this.fitToContext(conversationId,
+        toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
+        tools, info.contextLength, settings.maxNewTokens, cts.token);
+      if (messages.notice) this.onAnswerText(conversationId, messageId, messages.notice);
       const result = await this.sidecar.chat(
         {
           turnId: messageId, conversationId,
-          messages: toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
+          messages: messages.fitted,
           maxNewTokens: settings.maxNewTokens, sampling: settings.sampling,
           ...(tools.length ? { tools, toolChoice: toolSettings.toolChoice, toolExecution: 'client' as const, maxToolCalls: toolSettings.maxCallsPerTurn } : {}),
         },
-        (text) => {
-          if (!this.store.get(conversationId)) return;
-          this.store.appendText(conversationId, messageId, text);
-          if (this.conversationId === conversationId) this.post({ type: 'delta', messageId, text });
-        },
+        (text) => this.onAnswerText(conversationId, messageId, text),
         cts.token,
         turnTools,
       );
@@ -345,7 +348,7 @@ export class ChatController implements vscode.Disposable {
       const hasSteps = answer?.role === 'assistant' && (answer.steps?.length ?? 0) > 0;
       end = {
         state: result.finishReason === 'cancelled' ? 'cancelled' : 'done',
-        content: hasSteps ? undefined : result.text,
+        content: hasSteps ? undefined : (messages.notice ?? '') + result.text,
         stats: toStats(result),
         turn: Array.isArray(result.messages) ? result.messages : undefined,
       };
@@ -369,6 +372,36 @@ export class ChatController implements vscode.Disposable {
     if (!this.store.get(conversationId)) return;
     const message = this.store.finishTurn(conversationId, messageId, end);
     if (this.conversationId === conversationId) this.post({ type: 'turnEnded', message: this.messageView(message) });
+  }
+
+  private onAnswerText(conversationId: string, messageId: string, text: string): void {
+    if (!this.store.get(conversationId)) return;
+    this.store.appendText(conversationId, messageId, text);
+    if (this.conversationId === conversationId) this.post({ type: 'delta', messageId, text });
+  }
+
+  /**
+   * The conversation as it fits the model's context, with room for the answer: the oldest turns left out, and the
+   * notice the answer starts with when they are. The turns left out stay left out in the next questions (the same
+   * prompt start, so the sidecar's cache is reused); a conversation too long even so is refused with what to do.
+   */
+  private async fitToContext(
+    conversationId: string, messages: ChatMessage[], tools: ToolDefinition[], contextLength: number, maxNewTokens: number,
+    token: vscode.CancellationToken,
+  ): Promise<{ fitted: ChatMessage[]; notice?: string }> {
+    const counts = await this.sidecar.countTokens({ messages, tools: tools.length ? tools : undefined }, token);
+    const budget = contextLength - answerReserve(contextLength, maxNewTokens);
+    const trim = trimToContext(messages, counts.perMessage ?? [], counts.tokens, budget,
+      { leftOutBefore: this.leftOutTurns.get(conversationId), target: trimTarget(budget) });
+    if (!trim.fits) {
+      throw new PhiError('prompt-too-long', `The question and its attached context are ${trim.tokens} tokens, but the model's ` +
+        `context of ${contextLength} keeps ${contextLength - budget} of them for the answer.` +
+        (tools.length ? ' Tools take part of it: turning off "phiLocal.tools.enabled" frees it.' : ''));
+    }
+    this.leftOutTurns.set(conversationId, trim.droppedTurns);
+    if (trim.dropped === 0) return { fitted: trim.messages };
+    this.log.info(`Chat: left out the ${trim.dropped} oldest messages to fit the context (${counts.tokens} → ${trim.tokens} tokens, budget ${budget}).`);
+    return { fitted: trim.messages, notice: trimNotice(trim.dropped, contextLength) };
   }
 
   // ---- tool calls ----
@@ -448,7 +481,7 @@ export class ChatController implements vscode.Disposable {
   }
 
   /** Waits for the model (loading it the first time); Stop while waiting ends the turn as cancelled. */
-  private modelReady(token: vscode.CancellationToken): Promise<unknown> {
+  private modelReady(token: vscode.CancellationToken): Promise<ModelInfo> {
     if (token.isCancellationRequested) return Promise.reject(new PhiError('cancelled', 'Cancelled.'));
     return new Promise((resolve, reject) => {
       const sub = token.onCancellationRequested(() => {

@@ -1,6 +1,7 @@
 // What a chat conversation is, as stored and as sent to the model. Plain data and pure functions: no vscode, no
 // I/O, so the store, the webview protocol and the unit tests share one definition.
 import type { ChatMessage, ChatResult } from '../../sidecar/protocol';
+import { withoutTrimNotice } from '../contextTrim';
 import { formatUserMessage, type ContextChip } from './contextChips';
 
 export type { ContextChip } from './contextChips';
@@ -107,7 +108,7 @@ export function toModelMessages(messages: readonly StoredMessage[], upTo = messa
     else if (m.state === 'done' || m.state === 'cancelled') {
       const turn = m.turn ? historyOfTurn(m.turn) : [];
       if (turn.length > 0) out.push(...turn);
-      else if (m.content.trim().length > 0) out.push({ role: 'assistant', content: m.content });
+      else if (m.content.trim().length > 0) out.push({ role: 'assistant', content: withoutTrimNotice(m.content) });
     }
   }
   return out;

@@ -18,7 +18,7 @@ import type { ChatParams, ModelInfo, ToolDefinition } from '../../sidecar/protoc
 import { readLoadSettings, readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
-import { trimNotice, trimToContext } from './contextTrim';
+import { answerReserve, trimNotice, trimToContext } from '../contextTrim';
 import {
   chatProviderApi, type LanguageModelChatInformation, type LanguageModelChatProvider, type LanguageModelChatRequestMessage,
   type LanguageModelResponsePart, type PrepareLanguageModelChatModelOptions, type ProvideLanguageModelChatResponseOptions,
@@ -44,7 +44,7 @@ interface ModelLimits {
 
 /** Tokens kept for the answer: the phiLocal.maxNewTokens setting, at most half the context. */
 function outputTokens(contextLength: number): number {
-  return Math.max(1, Math.min(readTurnSettings().maxNewTokens, Math.floor(contextLength / 2)));
+  return answerReserve(contextLength, readTurnSettings().maxNewTokens);
 }
 
 /** The context a load of `dir` will have, read before it is loaded: the folder's, or less with the setting. */

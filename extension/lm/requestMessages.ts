@@ -7,7 +7,7 @@
 // - Data parts: text-like ones (text/*, JSON) are read as text; others (cache markers, images: we declare no
 //   image input) carry nothing the model can use and are left out.
 import type { ChatMessage } from '../../sidecar/protocol';
-import { withoutTrimNotice } from './contextTrim';
+import { withoutTrimNotice } from '../contextTrim';
 
 export interface RequestMessageLike {
   readonly role: number;

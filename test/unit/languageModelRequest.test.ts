@@ -3,7 +3,7 @@
 // plain objects of the API's shapes (the mapping reads parts by shape, as the extension host hands them over).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trimNotice, trimToContext, withoutTrimNotice } from '../../extension/lm/contextTrim';
+import { answerReserve, trimNotice, trimTarget, trimToContext, withoutTrimNotice } from '../../extension/contextTrim';
 import { toChatMessages, toolResultText } from '../../extension/lm/requestMessages';
 import type { ChatMessage } from '../../sidecar/protocol';
 
@@ -97,6 +97,37 @@ describe('trimToContext', () => {
     const r = trimToContext(conversation, per, total, 10);
     assert.equal(r.fits, false);
     assert.equal(r.tokens, 18);
+  });
+
+  it('once turns must go, goes down to the target, so that the next questions fit on the same prompt start', () => {
+    const r = trimToContext(conversation, per, total, 70, { target: 20 });
+    assert.ok(r.fits);
+    assert.equal(r.droppedTurns, 2);
+    assert.deepEqual(r.messages.map((m) => m.content), ['s', 'q3']);
+  });
+
+  it('leaves out again the turns it left out last time, though fewer would do; nothing while all fits', () => {
+    const again = trimToContext(conversation, per, total, 70, { leftOutBefore: 2 });
+    assert.ok(again.fits);
+    assert.equal(again.droppedTurns, 2);
+    assert.deepEqual(again.messages.map((m) => m.content), ['s', 'q3']);
+    // What is left after those fits the budget: no further cut, though it is over the target.
+    const same = trimToContext(conversation, per, total, 70, { leftOutBefore: 1, target: 20 });
+    assert.ok(same.fits);
+    assert.equal(same.droppedTurns, 1);
+    const fits = trimToContext(conversation, per, total, 100, { leftOutBefore: 2 });
+    assert.ok(fits.fits);
+    assert.equal(fits.dropped, 0);
+    // Never the latest turn, whatever was left out before.
+    const latest = trimToContext(conversation, per, total, 70, { leftOutBefore: 9 });
+    assert.ok(latest.fits);
+    assert.deepEqual(latest.messages.map((m) => m.content), ['s', 'q3']);
+  });
+
+  it('keeps at most half the context for the answer, and trims a quarter below the budget', () => {
+    assert.equal(answerReserve(4096, 1024), 1024);
+    assert.equal(answerReserve(1024, 1024), 512);
+    assert.equal(trimTarget(3072), 2304);
   });
 
   it('the notice is a line of its own that later requests recognise', () => {
