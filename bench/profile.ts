@@ -1,23 +1,20 @@
 // npx tsx bench/profile.ts [--model DIR | --preset phi4-mini] [--context 512] [--steps 16] [--threads N]
-//                          [--accuracy-level 0..4] [--config key=value ...] [--opt-level 0|1|2|99] [--no-arena] [--no-mem-pattern]
-//                          [--no-profile] [--json] [--keep-trace]
+//                          [variant flags: bench/nativeVariant.ts] [--no-profile] [--json] [--keep-trace]
 // Where a forward pass of the native backend spends its time. Prefills `--context` tokens in the engine's 256-token
 // passes, decodes `--steps` greedy tokens and verifies an 8-token draft, with ONNX Runtime's profiler on; then
 // prints, from ORT's JSON trace, the time per op type and per node kind (layer index dropped: qkv_proj, lm_head...)
 // for a decode step and for the prefill, and the time spent outside ORT's run per step.
-// The other flags are the runtime options the tuning experiments compare (bench/tune.ts runs this script once per
-// variant, interleaved, with --json --no-profile): MatMulNBits accuracy_level set in a copy of the rewritten graph,
-// session config entries (e.g. session.intra_op.allow_spinning=0), the optimization level, the memory arena.
+// The variant flags (bench/nativeVariant.ts) set the runtime options the tuning experiments compare (bench/tune.ts):
+// MatMulNBits accuracy_level, session config entries, the optimization level, threads, the memory arena.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import onnxProto from 'onnx-proto';
-import { lastLogitsGraph } from '../sidecar/engine/graphRewrite';
 import { readModelFolder } from '../sidecar/engine/modelFolder';
 import { NativeBackend } from '../sidecar/engine/native/nativeBackend';
 import { argmax } from '../sidecar/engine/sampling';
 import { ensureModel } from '../test/fixtures/models';
+import { VARIANT_OPTIONS, nativeVariant } from './nativeVariant';
 
 const { values } = parseArgs({
   options: {
@@ -25,14 +22,9 @@ const { values } = parseArgs({
     preset: { type: 'string', default: 'phi4-mini' },
     context: { type: 'string', default: '512' },
     steps: { type: 'string', default: '16' },
-    threads: { type: 'string' },
     chunk: { type: 'string', default: '256' },
     draft: { type: 'string', default: '8' },
-    'accuracy-level': { type: 'string' },
-    config: { type: 'string', multiple: true, default: [] },
-    'opt-level': { type: 'string' },
-    'no-arena': { type: 'boolean', default: false },
-    'no-mem-pattern': { type: 'boolean', default: false },
+    ...VARIANT_OPTIONS,
     'no-profile': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'keep-trace': { type: 'boolean', default: false },
@@ -44,24 +36,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-/** A copy of `onnxFile` beside it with every MatMulNBits' accuracy_level set to `level` (weights untouched). */
-function withAccuracyLevel(onnxFile: string, level: number): string {
-  const { onnx } = onnxProto;
-  const target = onnxFile.replace(/\.onnx$/, `.phi-local-acc${level}.onnx`);
-  if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(onnxFile).mtimeMs) return target;
-  const model = onnx.ModelProto.decode(fs.readFileSync(onnxFile));
-  for (const node of model.graph?.node ?? []) {
-    if (node.opType !== 'MatMulNBits') continue;
-    const attributes = node.attribute ?? [];
-    const attr = attributes.find((a) => a.name === 'accuracy_level');
-    if (attr) attr.i = level;
-    else node.attribute = [...attributes, { name: 'accuracy_level', type: onnx.AttributeProto.AttributeType.INT, i: level }];
-  }
-  fs.writeFileSync(`${target}.tmp`, onnx.ModelProto.encode(model).finish());
-  fs.renameSync(`${target}.tmp`, target);
-  return target;
-}
 
 interface TraceEvent {
   cat: string;
@@ -114,28 +88,16 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const chunk = Number(values.chunk);
   const draft = Number(values.draft);
-  const graph = lastLogitsGraph(folder.onnxFile, folder.config.io.logits);
-  if (graph.warning) process.stderr.write(`${graph.warning}\n`);
-  const level = values['accuracy-level'];
-  const onnxFile = level === undefined ? graph.onnxFile : withAccuracyLevel(graph.onnxFile, Number(level));
-  const sessionConfig = Object.fromEntries(values.config!.map((kv) => {
-    const at = kv.indexOf('=');
-    if (at < 1) throw new Error(`--config takes key=value, not ${kv}`);
-    return [kv.slice(0, at), kv.slice(at + 1)];
-  }));
+  const variant = nativeVariant(folder, values);
+  const onnxFile = variant.onnxFile;
   const profile = !values['no-profile'];
   const prefix = path.join(os.tmpdir(), `phi-local-profile-${process.pid}`);
 
   const loadStart = performance.now();
   const backend = await NativeBackend.create(onnxFile, folder.config, {
-    threads: values.threads ? Number(values.threads) : undefined,
+    ...variant.options,
     contextLength: context + steps + draft + 16,
-    logitsToKeepInput: graph.logitsToKeepInput,
     profileFilePrefix: profile ? prefix : undefined,
-    sessionConfig,
-    graphOptimizationLevel: values['opt-level'] ? Number(values['opt-level']) : undefined,
-    memArena: !values['no-arena'],
-    memPattern: !values['no-mem-pattern'],
   });
   const loadMs = performance.now() - loadStart;
   const ids = Array.from({ length: context }, (_, i) => 1000 + ((i * 7919) % 50_000));
@@ -151,8 +113,9 @@ async function main(): Promise<void> {
       prefillMs.push(performance.now() - t);
     }
     for (let s = 0; s < steps; s++) {
+      const next = argmax(logits!);
       const t = performance.now();
-      logits = await backend.forward([argmax(logits!)]);
+      logits = await backend.forward([next]);
       decodeMs.push(performance.now() - t);
     }
     // A speculative verification pass: 1 + draft tokens with every position's logits, three times from the same place.
@@ -170,7 +133,7 @@ async function main(): Promise<void> {
 
   const result: Record<string, unknown> = {
     context, steps, loadMs,
-    accuracyLevel: level === undefined ? 'model' : Number(level), sessionConfig,
+    variant: variant.description,
     prefillTokensPerSecond: context / (sum(prefillMs) / 1000),
     decodeMsPerToken: median(decodeMs),
     verifyMs: verifyMs.length ? median(verifyMs) : undefined,
@@ -192,7 +155,7 @@ async function main(): Promise<void> {
     const outsideMs = median(decodeRuns.map((i, k) => decodeJs[k] - modelRuns[i].dur / 1000));
     Object.assign(result, { traceFile, decode, prefill, outsideOrtMsPerStep: outsideMs });
     if (!values.json) {
-      console.log(`\nPer-op profile, native backend, ${path.basename(onnxFile)}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ` +
+      console.log(`\nPer-op profile, native backend, ${path.basename(onnxFile)} (${variant.description}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ` +
         `context ${context}, ${steps} decode steps (first one left out), prefill in ${prefillMs.length} pass(es) of ≤ ${chunk}`);
       console.log(`\nDecode step: ${median(decodeJs).toFixed(1)} ms measured in JS (median); ORT model_run ${decode.runMs.toFixed(1)} ms ` +
         `(mean), kernels ${decode.kernelMs.toFixed(1)} ms, inside ORT between kernels ${(decode.runMs - decode.kernelMs).toFixed(1)} ms, ` +

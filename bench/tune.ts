@@ -1,74 +1,89 @@
-// npx tsx bench/tune.ts [--preset phi4-mini | --model DIR] [--context 512] [--steps 16] [--repeats 3]
-//                       --variant 'name=profile.ts flags' [--variant ...]
-// A/B of the native backend's runtime options: each variant runs bench/profile.ts (--json --no-profile) in a
-// process of its own; repeats are interleaved across variants (A B A B A B), so a noisy minute on a shared machine
-// hits all of them; medians are reported, with every run's value to show the spread. Example:
+// npx tsx bench/tune.ts [--preset phi4-mini | --model DIR] [--context 512] [--steps 24] [--repeats 5] [--pass 64]
+//                       --variant 'name=flags' --variant 'name=flags' ...       (flags: bench/nativeVariant.ts)
+// A/B of the native backend's runtime options, interleaved step by step: every variant is loaded into this one
+// process (one ORT session each, ~3.5 GB for phi4-mini) and prefilled to `--context` tokens; then each measurement
+// goes round the variants in turn (A B C A B C ...), always from the same cached length, so that a noisy second on
+// a shared machine lands on all of them. Measured: a decode step (medians of --steps), a speculative verification
+// pass of 1 + 8 tokens and prefill passes of each --pass size (comma-separated; medians of --repeats). Example:
 //   npx tsx bench/tune.ts --variant 'int8=--accuracy-level 4' --variant 'fp32=--accuracy-level 0'
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readModelFolder } from '../sidecar/engine/modelFolder';
+import { NativeBackend } from '../sidecar/engine/native/nativeBackend';
+import { ensureModel } from '../test/fixtures/models';
+import { nativeVariant, parseVariantFlags } from './nativeVariant';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     preset: { type: 'string', default: 'phi4-mini' },
     context: { type: 'string', default: '512' },
-    steps: { type: 'string', default: '16' },
-    repeats: { type: 'string', default: '3' },
-    threads: { type: 'string' },
+    steps: { type: 'string', default: '24' },
+    repeats: { type: 'string', default: '5' },
+    pass: { type: 'string', default: '64' },
+    draft: { type: 'string', default: '8' },
     variant: { type: 'string', multiple: true, default: [] },
   },
 });
-
-interface Run {
-  prefillTokensPerSecond: number;
-  decodeMsPerToken: number;
-  verifyMs?: number;
-  verifyPerStep?: number;
-  loadMs: number;
-  peakRssBytes: number;
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function run(flags: string[]): Run {
-  const args = ['--import', 'tsx', path.join(__dirname, 'profile.ts'), '--json', '--no-profile',
-    '--context', values.context!, '--steps', values.steps!,
-    ...(values.model ? ['--model', values.model] : ['--preset', values.preset!]),
-    ...(values.threads ? ['--threads', values.threads] : []), ...flags];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`profile.ts ${flags.join(' ')} failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
-
-function main(): void {
-  const variants = values.variant!.map((v) => {
+async function main(): Promise<void> {
+  const folder = readModelFolder(values.model ?? ensureModel(values.preset as 'tiny' | 'phi4-mini'));
+  const context = Number(values.context);
+  const passes = values.pass!.split(',').map(Number);
+  const pass = Math.max(...passes);
+  const draft = Number(values.draft);
+  const specs = values.variant!.map((v) => {
     const at = v.indexOf('=');
-    return at < 0 ? { name: v, flags: [] } : { name: v.slice(0, at), flags: v.slice(at + 1).split(/\s+/).filter(Boolean) };
+    const flags = at < 0 ? [] : v.slice(at + 1).split(/\s+/).filter(Boolean);
+    return { name: at < 0 ? v : v.slice(0, at), variant: nativeVariant(folder, parseVariantFlags(flags)) };
   });
-  if (variants.length === 0) throw new Error("give at least one --variant 'name=flags'");
-  const runs = new Map<string, Run[]>(variants.map((v) => [v.name, []]));
-  for (let r = 0; r < Number(values.repeats); r++) {
-    for (const v of variants) {
-      const x = run(v.flags);
-      runs.get(v.name)!.push(x);
-      process.stderr.write(`  run ${r + 1} ${v.name}: prefill ${x.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${x.decodeMsPerToken.toFixed(1)} ms, ` +
-        `verify 1+8 ${x.verifyMs?.toFixed(1)} ms\n`);
+  if (specs.length === 0) throw new Error("give at least one --variant 'name=flags'");
+  const ids = Array.from({ length: context + pass }, (_, i) => 1000 + ((i * 7919) % 50_000));
+  const variants: Array<{ name: string; description: string; backend: NativeBackend; loadMs: number; prefillTps: number;
+    decode: number[]; verify: number[]; passMs: number[][] }> = [];
+  for (const { name, variant } of specs) {
+    const t0 = performance.now();
+    const backend = await NativeBackend.create(variant.onnxFile, folder.config, { ...variant.options, contextLength: context + pass + draft + 8 });
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    for (let i = 0; i < context; i += 256) await backend.forward(ids.slice(i, Math.min(context, i + 256)));
+    const prefillMs = performance.now() - t1;
+    process.stderr.write(`  ${name} (${variant.description}): load ${(loadMs / 1000).toFixed(1)} s, prefill ${context} in ${(prefillMs / 1000).toFixed(1)} s\n`);
+    variants.push({ name, description: variant.description, backend, loadMs, prefillTps: context / (prefillMs / 1000), decode: [], verify: [], passMs: passes.map(() => []) });
+  }
+  const timed = async (v: (typeof variants)[number], tokens: number[], allPositions = false) => {
+    v.backend.truncate(context);
+    const t = performance.now();
+    await v.backend.forward(tokens, { allPositions });
+    return performance.now() - t;
+  };
+  try {
+    for (let s = 0; s < Number(values.steps); s++) for (const v of variants) v.decode.push(await timed(v, [ids[context]]));
+    for (let r = 0; r < Number(values.repeats); r++) {
+      for (const v of variants) v.verify.push(await timed(v, ids.slice(context, context + draft + 1), true));
+      for (const [i, size] of passes.entries()) for (const v of variants) v.passMs[i].push(await timed(v, ids.slice(context, context + size)));
     }
+  } finally {
+    for (const v of variants) await v.backend.release();
   }
-  const list = (xs: number[], d: number) => `${median(xs).toFixed(d)} (${xs.map((x) => x.toFixed(d)).join(' / ')})`;
-  console.log(`\nA/B, context ${values.context}, ${values.steps} decode steps, medians of ${values.repeats} interleaved runs (each run's value)`);
-  console.log(`  ${'variant'.padEnd(14)} | ${'prefill tok/s'.padEnd(26)} | ${'decode ms/token'.padEnd(28)} | ${'verify 1+8 ms'.padEnd(28)} | verify/step | peak RSS GB`);
+  const fmt = (xs: number[]) => `${median(xs).toFixed(1)} (min ${Math.min(...xs).toFixed(1)})`;
+  console.log(`\nA/B in one process, interleaved step by step; context ${context}; medians (minimum) of ${values.steps} decode steps, ` +
+    `${values.repeats} verification and prefill passes; a pass's tok/s: median (best)`);
+  console.log(`  ${'variant'.padEnd(12)} | ${'decode ms/token'.padEnd(20)} | ${`verify 1+${draft} ms`.padEnd(20)} | verify/step | ` +
+    `${passes.map((p) => `${p}-token pass tok/s`.padEnd(20)).join(' | ')} | first prefill tok/s | settings`);
   for (const v of variants) {
-    const rs = runs.get(v.name)!;
-    console.log(`  ${v.name.padEnd(14)} | ${list(rs.map((x) => x.prefillTokensPerSecond), 1).padEnd(26)} | ` +
-      `${list(rs.map((x) => x.decodeMsPerToken), 1).padEnd(28)} | ${list(rs.map((x) => x.verifyMs ?? NaN), 1).padEnd(28)} | ` +
-      `${median(rs.map((x) => x.verifyPerStep ?? NaN)).toFixed(2).padStart(11)} | ${(median(rs.map((x) => x.peakRssBytes)) / 1e9).toFixed(2)}`);
+    console.log(`  ${v.name.padEnd(12)} | ${fmt(v.decode).padEnd(20)} | ${fmt(v.verify).padEnd(20)} | ${(median(v.verify) / median(v.decode)).toFixed(2).padStart(11)} | ` +
+      `${passes.map((p, i) => `${(p / (median(v.passMs[i]) / 1000)).toFixed(1)} (${(p / (Math.min(...v.passMs[i]) / 1000)).toFixed(1)})`.padEnd(20)).join(' | ')} | ` +
+      `${v.prefillTps.toFixed(1).padStart(19)} | ${v.description}`);
   }
-  console.log(JSON.stringify(Object.fromEntries(runs)));
+  console.log(JSON.stringify(variants.map(({ backend: _, ...v }) => v)));
 }
 
-main();
+main().catch((e) => {
+  process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+  process.exit(1);
+});
