@@ -157,7 +157,8 @@ async function main(): Promise<void> {
       runs: rs.length,
     };
   }));
-  const llamaCpp = versus ? runs.get(key(LLAMA, contexts[0]))![0].llamaCpp : undefined;
+  // llama.cpp's settings as its longest context ran (its batch size depends on the context size).
+  const llamaCpp = versus ? runs.get(key(LLAMA, Math.max(...contexts)))![0].llamaCpp : undefined;
   const report = {
     model: path.resolve(model),
     ...(versus ? { gguf: path.resolve(target.gguf!), llamaCpp } : {}),
