@@ -44,6 +44,15 @@ function withAccuracyLevel(onnxFile: string, level: number): string {
   return target;
 }
 
+/**
+ * Session configuration keys of ORT 1.30 (onnxruntime_session_options_config_keys.h) that tuning may set. ORT ignores
+ * a key it does not know without a word (`session.intra_op.dynamic_block_base` is not one: the key is
+ * `session.dynamic_block_base`), so others are refused here rather than measured as a no-op.
+ */
+const KNOWN_CONFIG_KEYS = new Set(['session.intra_op.allow_spinning', 'session.inter_op.allow_spinning', 'session.dynamic_block_base',
+  'session.force_spinning_stop', 'session.intra_op_thread_affinities', 'session.set_denormal_as_zero', 'session.disable_prepacking',
+  'session.use_env_allocators', 'mlas.use_lut_gemm', 'mlas.disable_kleidiai']);
+
 /** Parsed variant flags (VARIANT_OPTIONS) → the graph file and backend options. */
 export function nativeVariant(folder: ModelFolder, flags: Record<string, unknown>): NativeVariant {
   const graph = lastLogitsGraph(folder.onnxFile, folder.config.io.logits);
@@ -52,6 +61,7 @@ export function nativeVariant(folder: ModelFolder, flags: Record<string, unknown
   const sessionConfig = Object.fromEntries((flags.config as string[] | undefined ?? []).map((kv) => {
     const at = kv.indexOf('=');
     if (at < 1) throw new Error(`--config takes key=value, not ${kv}`);
+    if (!KNOWN_CONFIG_KEYS.has(kv.slice(0, at))) throw new Error(`--config ${kv.slice(0, at)}: not a key ORT 1.30 reads (known: ${[...KNOWN_CONFIG_KEYS].join(', ')})`);
     return [kv.slice(0, at), kv.slice(at + 1)];
   }));
   return {
