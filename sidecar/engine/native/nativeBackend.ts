@@ -90,9 +90,10 @@ export class NativeBackend implements Backend {
   // ORT's own defaults stay (threads = physical cores, spinning on, arena and memory patterns on, all graph
   // optimizations), and so does the export's int8 MatMulNBits (accuracy_level 4): measured with bench/tune.ts at
   // context 512 on a 2-core AVX2 EPYC without VNNI, fp32 compute (level 0) made a decode step ~3× slower and a
-  // 1+8-token verification ~2× slower, and no prefill pass faster; one thread 1.6× slower; no spinning, no arena,
-  // optimization level 1, session.dynamic_block_base=4, session.force_spinning_stop=1 and mlas.use_lut_gemm=1 were
-  // never faster than the ±12% that two identical sessions differ by (no spinning won only under heavy contention).
+  // 1+8-token verification ~2× slower, and no prefill pass faster; one thread 1.6× slower; no spinning 6–15% slower
+  // when the machine was quiet (23% faster only under heavy contention); no arena, optimization level 1,
+  // session.dynamic_block_base=4, session.force_spinning_stop=1 and mlas.use_lut_gemm=1 were never faster than two
+  // identical sessions in the same run differ by (12–27% on that VM).
   private open(onnxFile: string, settings: NativeBackendOptions): void {
     const { api, config } = this;
     this.env = api.callOut('CreateEnv', LOG_ERRORS_ONLY, 'phi-local');
