@@ -21,5 +21,11 @@ export interface Backend {
   readonly rewindIsFree?: boolean;
   /** Forgets cached positions from `length` on (prefix reuse, rewind). */
   truncate(length: number): void;
+  /**
+   * Benchmarks only: makes the (empty) cache hold `length` positions whose keys and values `write` makes up, one
+   * head's rows at a time, so that decode speed at a long context is measured without prefilling it first (a step
+   * costs the same whatever the values are).
+   */
+  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void): void;
   release(): Promise<void>;
 }

@@ -86,6 +86,20 @@ export class OrtBackend implements Backend {
     return slice instanceof Uint16Array ? float16ToFloat32(slice) : new Float32Array(slice);
   }
 
+  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void): void {
+    if (this.length !== 0) throw new Error('fillForBenchmark: the cache must be empty');
+    const { numKvHeads, headSize, kvType } = this.config;
+    const tensor = () => {
+      const rows = length * headSize;
+      const data = kvType === 'float16' ? new Uint16Array(numKvHeads * rows) : new Float32Array(numKvHeads * rows);
+      for (let h = 0; h < numKvHeads; h++) write(data.subarray(h * rows, (h + 1) * rows));
+      return new ort.Tensor(kvType, data, [1, numKvHeads, length, headSize]);
+    };
+    this.pastKeys = this.pastKeys.map(tensor);
+    this.pastValues = this.pastValues.map(tensor);
+    this.length = length;
+  }
+
   truncate(length: number): void {
     if (length >= this.length) return;
     if (length <= 0) {

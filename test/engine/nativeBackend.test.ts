@@ -86,6 +86,22 @@ describe('native backend vs onnxruntime-node (tiny model)', () => {
     assert.equal(native.cachedLength, 31);
   });
 
+  it('a cache filled for a benchmark (made-up keys and values) is laid out alike in both, and then decodes alike', async () => {
+    plain.truncate(0);
+    native.truncate(0);
+    const write = (rows: Float32Array | Uint16Array) => {
+      for (let i = 0; i < rows.length; i++) rows[i] = Math.sin(i * 0.37) * 0.5;
+    };
+    plain.fillForBenchmark(40, write);
+    native.fillForBenchmark(40, write);
+    assert.equal(native.cachedLength, 40);
+    const next = await both([7]);
+    assert.ok(next.some((x) => x !== 0));
+    assert.throws(() => native.fillForBenchmark(8, write), /cache must be empty/);
+    plain.truncate(0);
+    native.truncate(0);
+  });
+
   it('a failing ORT call is a clear error, and the next request works', async () => {
     plain.truncate(0);
     native.truncate(0);

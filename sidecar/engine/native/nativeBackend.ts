@@ -291,6 +291,20 @@ export class NativeBackend implements Backend {
     }
   }
 
+  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void): void {
+    if (this.length !== 0) throw new Error('fillForBenchmark: the cache must be empty');
+    if (length > this.maxLength) throw new EngineError('prompt-too-long', `${length} positions do not fit the ${this.maxLength} reserved`);
+    const { numKvHeads, headSize, kvType } = this.config;
+    for (const { buffer } of this.kv) {
+      const all = kvType === 'float16' ? new Uint16Array(buffer.buffer) : new Float32Array(buffer.buffer);
+      for (let h = 0; h < numKvHeads; h++) {
+        const start = h * this.maxLength * headSize; // [1, kvHeads, maxLength, headSize]
+        write(all.subarray(start, start + length * headSize));
+      }
+    }
+    this.length = length;
+  }
+
   truncate(length: number): void {
     // The rows past `length` stay in the buffers but are never attended: the mask length decides.
     this.length = Math.max(0, Math.min(length, this.length));
