@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { ensureGguf } from '../test/fixtures/ggufModels';
 import { isModelPresetName } from '../test/fixtures/modelPresets';
 import { MANIFEST_FILE, ensureModel, type TestModelManifest } from '../test/fixtures/models';
+import { median } from './median';
 
 const { values } = parseArgs({
   options: {
@@ -56,10 +57,6 @@ interface Run {
   llamaCpp?: Record<string, unknown>;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const medianOrNull = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : median(xs as number[]));
 
 function fail(message: string): never {

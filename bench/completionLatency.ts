@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-languageserver-protocol/node';
 import { InlineCompletionRequest, LoadModelRequest, type InlineCompletionParams, type InlineCompletionResult } from '../sidecar/protocol';
 import { ensureModel } from '../test/fixtures/models';
+import { median } from './median';
 
 const { values } = parseArgs({
   options: {
@@ -48,10 +49,6 @@ const SOURCE = [
   ]).flat(),
 ].join('\n');
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.9) - 1)];
 
 async function main(): Promise<void> {

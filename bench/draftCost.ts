@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createBackend } from '../sidecar/engine/backendChoice';
 import { readModelFolder } from '../sidecar/engine/modelFolder';
 import { ensureModel } from '../test/fixtures/models';
+import { median } from './median';
 
 const { values } = parseArgs({
   options: {
@@ -16,7 +17,6 @@ const { values } = parseArgs({
   },
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {
   const folder = readModelFolder(values.model ?? ensureModel(values.preset as 'tiny' | 'phi4-mini'));

@@ -15,6 +15,7 @@ import { NativeBackend } from '../sidecar/engine/native/nativeBackend';
 import { argmax } from '../sidecar/engine/sampling';
 import { ensureModel } from '../test/fixtures/models';
 import { VARIANT_OPTIONS, nativeVariant } from './nativeVariant';
+import { median } from './median';
 
 const { values } = parseArgs({
   options: {
@@ -31,10 +32,6 @@ const { values } = parseArgs({
   },
 });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 interface TraceEvent {

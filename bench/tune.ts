@@ -11,6 +11,7 @@ import { readModelFolder } from '../sidecar/engine/modelFolder';
 import { NativeBackend } from '../sidecar/engine/native/nativeBackend';
 import { ensureModel } from '../test/fixtures/models';
 import { nativeVariant, parseVariantFlags } from './nativeVariant';
+import { median } from './median';
 
 const { values } = parseArgs({
   options: {
@@ -25,10 +26,6 @@ const { values } = parseArgs({
   },
 });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<void> {
   const folder = readModelFolder(values.model ?? ensureModel(values.preset as 'tiny' | 'phi4-mini'));
