@@ -35,6 +35,23 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
 
   const chatPart = () => wb.page.locator('.part.auxiliarybar');
   const input = () => chatPart().locator('.interactive-input-part .native-edit-context').first();
+  /**
+   * Types a message and sends it. On a loaded machine the Chat can drop a message sent while extensions are still
+   * activating (a CI run saw no request reach the provider in 3 minutes): wait for that to end, and press Enter again
+   * while the message has not shown up in the list.
+   */
+  async function send(text: string): Promise<void> {
+    await wb.page.locator('.part.statusbar', { hasText: 'Activating Extensions' }).waitFor({ state: 'hidden', timeout: 60_000 })
+      .catch(() => undefined);
+    await input().focus();
+    await wb.page.keyboard.insertText(text);
+    const request = chatPart().locator('.interactive-item-container.interactive-request', { hasText: text }).last();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await wb.page.keyboard.press('Enter');
+      if (await request.waitFor({ timeout: 15_000 }).then(() => true, () => false)) return;
+      await input().focus();
+    }
+  }
   const pickerName = () => chatPart().locator('.interactive-input-part .model-picker-name').first();
 
   /** The extension's log (the "Phi Local" output channel's file). */
@@ -90,9 +107,7 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
   });
 
   it('answers a message in Ask mode, streaming', async () => {
-    await input().focus();
-    await wb.page.keyboard.insertText('Hello, who are you?');
-    await wb.page.keyboard.press('Enter');
+    await send('Hello, who are you?');
     const response = chatPart().locator('.interactive-item-container.interactive-response').last();
     const text = async () => (await response.locator('.value').first().innerText().catch(() => '')).trim();
     // The text grows while the model generates (first Phi Local loads the model and prefills the Chat's prompt).
@@ -126,9 +141,7 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
     await wb.command('Chat: Open Chat (Agent)');
     await input().waitFor({ timeout: 30_000 });
     assert.match(await input().getAttribute('aria-label') ?? '', /Chat Input \(Agent\)/, 'the chat is in Agent mode');
-    await input().focus();
-    await wb.page.keyboard.insertText('Which files are in this workspace?');
-    await wb.page.keyboard.press('Enter');
+    await send('Which files are in this workspace?');
     const request = await waitForLog(/Language model request: \d+ messages, (\d+) tools \(([^;]*); tool choice auto\)/, 120_000);
     const tools = request[2].split(', ');
     assert.ok(Number(request[1]) >= 10, `Agent mode offers VS Code's tools: ${request[2]}`);
