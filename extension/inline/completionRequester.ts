@@ -4,7 +4,7 @@
 // No vscode: the provider (inlineCompletionProvider.ts) hands in the fetch; the unit tests hand in fakes.
 import type { InlineCompletionParams, InlineCompletionResult } from '../../sidecar/protocol';
 import { CompletionCache, type CompletionKey } from './completionCache';
-import { debounce, type Cancellation } from './debounce';
+import { debounce, realTimer, type Cancellation, type Timer } from './debounce';
 
 export interface CompletionAsk {
   key: CompletionKey;
@@ -26,12 +26,14 @@ export class CompletionRequester {
     private readonly fetch: CompletionFetch,
     private readonly debounceMs: () => number,
     readonly cache = new CompletionCache(),
+    /** What the debounce waits with (real timers; the unit tests move a clock themselves). */
+    private readonly timer: Timer = realTimer,
   ) {}
 
   async request(ask: CompletionAsk, token: Cancellation): Promise<CompletionAnswer | undefined> {
     const cached = this.cache.get(ask.key);
     if (cached !== undefined && !(ask.explicit && cached === '')) return { text: cached, fromCache: true };
-    if (!ask.explicit && !(await debounce(this.debounceMs(), token))) return undefined;
+    if (!ask.explicit && !(await debounce(this.debounceMs(), token, this.timer))) return undefined;
     if (token.isCancellationRequested) return undefined;
     const result = await this.fetch(ask.params, token);
     // Cancelled (by a newer keystroke, a newer completion or a chat): nothing to show, nothing to remember.

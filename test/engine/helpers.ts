@@ -20,6 +20,16 @@ export class RecordingBackend implements Backend {
   release() { return this.inner.release(); }
 }
 
+/**
+ * How far two fp32 computations of the tiny model's logits may differ when they sum in different orders (one row
+ * against many, a cached prefix against a recompute, another backend's kernels), on the EXACT_MODEL (accuracy_level 0).
+ * A dot product of K float32 terms is within K·2⁻²⁴·Σ|wx| of the exact sum in any order; the tiny model's widest
+ * product is K = 256 (its MLP), and its logits reach about ±20 with Σ|wx| a few times |y|, so one matmul may move a
+ * logit by up to ~1e-3 in the worst case (typical: ~2e-5, measured). Any real mistake (a wrong position, a stale or
+ * missing cache row, wrong LongRoPE factors) moves logits by O(1), a thousand times more.
+ */
+export const FP32_LOGITS_TOLERANCE = 1e-3;
+
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   let m = 0;

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
 import { OrtBackend } from '../../sidecar/engine/ortBackend';
 import { argmax, seededRandom } from '../../sidecar/engine/sampling';
-import { ensureModel } from '../fixtures/models';
-import { maxAbsDiff } from './helpers';
+import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { FP32_LOGITS_TOLERANCE, maxAbsDiff } from './helpers';
 
 describe('KV cache (tiny model)', () => {
   let folder: ModelFolder;
@@ -15,7 +15,7 @@ describe('KV cache (tiny model)', () => {
   const vocab = () => folder.config.vocabSize;
 
   before(async () => {
-    folder = readModelFolder(ensureModel('tiny'));
+    folder = readModelFolder(ensureModel('tiny', EXACT_MODEL));
     cached = await OrtBackend.create(folder.onnxFile, folder.config, { executionProvider: 'cpu', threads: 2 });
     full = await OrtBackend.create(folder.onnxFile, folder.config, { executionProvider: 'cpu', threads: 2 });
   });
@@ -49,7 +49,7 @@ describe('KV cache (tiny model)', () => {
       worst = Math.max(worst, maxAbsDiff(stepLogits[s], all.subarray(row * vocab(), (row + 1) * vocab())));
     }
     console.log(`  max |cached - recomputed| over ${stepLogits.length} steps: ${worst.toExponential(2)}`);
-    assert.ok(worst <= 1e-4, `cached logits differ by ${worst}`);
+    assert.ok(worst <= FP32_LOGITS_TOLERANCE, `cached logits differ by ${worst}`);
 
     // Next turn: keep the first 50 positions (prefix reuse), then feed a different continuation.
     cached.truncate(50);
@@ -59,12 +59,12 @@ describe('KV cache (tiny model)', () => {
     const again = await recompute(turn2);
     const diff = maxAbsDiff(reused, again.subarray(50 * vocab()));
     console.log(`  max |reused - recomputed| after a rewind to 50: ${diff.toExponential(2)}`);
-    assert.ok(diff <= 1e-4, `logits after prefix reuse differ by ${diff}`);
+    assert.ok(diff <= FP32_LOGITS_TOLERANCE, `logits after prefix reuse differ by ${diff}`);
     // And decoding goes on correctly from there.
     turn2.push(argmax(reused.subarray(8 * vocab())));
     const next = await cached.forward([turn2[turn2.length - 1]]);
     const nextFull = await recompute(turn2);
-    assert.ok(maxAbsDiff(next, nextFull.subarray((turn2.length - 1) * vocab())) <= 1e-4);
+    assert.ok(maxAbsDiff(next, nextFull.subarray((turn2.length - 1) * vocab())) <= FP32_LOGITS_TOLERANCE);
   });
 
   it('the logits are not degenerate (the comparison above means something)', async () => {

@@ -1,5 +1,5 @@
 // The native backend (ORT's C API, KV cache in native memory, shared past/present buffers) against the plain
-// onnxruntime-node one on the tiny model: same greedy tokens and logits within 1e-5 across prefill, decoding,
+// onnxruntime-node one on the tiny model: same greedy tokens and logits within FP32_LOGITS_TOLERANCE across prefill, decoding,
 // rewinds, prefix reuse, a cancel and the LongRoPE switch; clear errors after which the next request works;
 // and no memory kept across load/unload cycles.
 import assert from 'node:assert/strict';
@@ -16,10 +16,10 @@ import { loadOrtApi, NativeUnavailableError, ortLibraryPath } from '../../sideca
 import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { argmax } from '../../sidecar/engine/sampling';
 import type { ChatMessage } from '../../sidecar/engine/template';
-import { ensureModel } from '../fixtures/models';
-import { maxAbsDiff, randomTokens, RecordingBackend } from './helpers';
+import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { FP32_LOGITS_TOLERANCE, maxAbsDiff, randomTokens, RecordingBackend } from './helpers';
 
-const TOLERANCE = 1e-5;
+const TOLERANCE = FP32_LOGITS_TOLERANCE;
 
 
 describe('native backend vs onnxruntime-node (tiny model)', () => {
@@ -28,7 +28,7 @@ describe('native backend vs onnxruntime-node (tiny model)', () => {
   let native: Backend;
 
   before(async () => {
-    folder = readModelFolder(ensureModel('tiny'));
+    folder = readModelFolder(ensureModel('tiny', EXACT_MODEL));
     plain = (await createBackend(folder, { backend: 'onnxruntime-node', executionProvider: 'cpu', threads: 2 })).backend;
     native = (await createBackend(folder, { backend: 'native', executionProvider: 'cpu', threads: 2 })).backend;
     assert.equal(plain.info.name, 'onnxruntime-node');

@@ -70,13 +70,6 @@ export interface ReferenceOptions {
    * long factors iff the total sequence length (ids.length) > original_max_position_embeddings.
    */
   factors?: 'auto' | 'short' | 'long';
-  /**
-   * Emulates MatMulNBits accuracy_level 4 on CPU (MLAS CompInt8, QuantizeARow_CompInt8): before every int4 matmul
-   * (qkv, o, gate_up, down, lm_head) the activations are rounded to float32 and quantised per block of 32 along K to
-   * int8 codes round-half-even(a · 127/amax) with scale amax/127; the matmul then uses codes·scale.
-   * Default false: exact float activations (what accuracy_level 0 computes).
-   */
-  int8Activations?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -354,31 +347,6 @@ function matvecF32(x: Float64Array, W: Float32Array, N: number, K: number, y: Fl
   }
 }
 
-/**
- * dst[t, :] = the MLAS int8 block quantisation (block 32 along K) of src[t, :], dequantised, for t in rows.
- * Mirrors QuantizeARow_CompInt8: scale = amax/127 and inverse = 127/amax in float32, codes = RNE(a · inverse).
- */
-function quantizeRowsInt8(src: Float64Array, rows: Int32Array, K: number, dst: Float64Array): Float64Array {
-  const f = Math.fround;
-  for (let r = 0; r < rows.length; r++) {
-    const o = rows[r] * K;
-    for (let b = 0; b < K; b += 32) {
-      const end = Math.min(K, b + 32);
-      let amax = 0;
-      for (let i = b; i < end; i++) { const a = Math.abs(f(src[o + i])); if (a > amax) amax = a; }
-      const scale = f(amax / 127);
-      const inverse = amax !== 0 ? f(127 / amax) : 0;
-      for (let i = b; i < end; i++) dst[o + i] = roundHalfEven(f(f(src[o + i]) * inverse)) * scale;
-    }
-  }
-  return dst;
-}
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v); // rounds .5 up
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 function range(n: number): Int32Array { const a = new Int32Array(n); for (let i = 0; i < n; i++) a[i] = i; return a; }
 
 /** cos/sin tables [S, rotaryDim/2], already multiplied by mscale, for positions 0..S-1. */
@@ -458,16 +426,13 @@ export function referenceLogits(model: ReferenceModel, ids: number[], positions:
   const k = new Float64Array(kvHeads * S * D);
   const vT = new Float64Array(kvHeads * D * S);
   const scores = new Float64Array(2 * S);
-  const qScratch = opts.int8Activations ? new Float64Array(S * Math.max(H, qDim, I)) : null;
-  /** the input of an int4 matmul: itself, or its int8-quantised copy when emulating accuracy_level 4 */
-  const mmIn = (a: Float64Array, rows: Int32Array, K: number) => (qScratch ? quantizeRowsInt8(a, rows, K, qScratch) : a);
 
   model.layers.forEach((L, l) => {
     const rows = l === model.layers.length - 1 ? outRows : allRows;
 
     // --- attention
     rmsNorm(x, L.inputNorm, allRows, H, eps, h);
-    const hIn = mmIn(h, allRows, H);
+    const hIn = h;
     matmulRows(hIn, allRows, H, L.qkv, qDim, qkvN, qkv, qkvN); // k, v for all positions
     matmulRows(hIn, rows, H, L.qkv, 0, qDim, qkv, qkvN); // q where needed
     for (let t = 0; t < S; t++) {
@@ -483,12 +448,12 @@ export function referenceLogits(model: ReferenceModel, ids: number[], positions:
       for (let hh = 0; hh < heads; hh++) copyRotated(qkv, t * qkvN + hh * D, q, (hh * S + t) * D, D, t, half, cos, sin);
     }
     attend(q, k, vT, scores, attn, rows, heads, group, S, D);
-    matmulRows(mmIn(attn, rows, qDim), rows, qDim, L.o, 0, H, proj, H);
+    matmulRows(attn, rows, qDim, L.o, 0, H, proj, H);
     addRows(x, proj, rows, H);
 
     // --- MLP
     rmsNorm(x, L.postNorm, rows, H, eps, h);
-    matmulRows(mmIn(h, rows, H), rows, H, L.gateUp, 0, 2 * I, gu, 2 * I);
+    matmulRows(h, rows, H, L.gateUp, 0, 2 * I, gu, 2 * I);
     for (let r = 0; r < rows.length; r++) {
       const t = rows[r];
       const go = t * 2 * I;
@@ -498,7 +463,7 @@ export function referenceLogits(model: ReferenceModel, ids: number[], positions:
         m[mo + i] = (gate / (1 + Math.exp(-gate))) * gu[go + I + i];
       }
     }
-    matmulRows(mmIn(m, rows, I), rows, I, L.down, 0, H, proj, H);
+    matmulRows(m, rows, I, L.down, 0, H, proj, H);
     addRows(x, proj, rows, H);
   });
 
@@ -511,7 +476,7 @@ export function referenceLogits(model: ReferenceModel, ids: number[], positions:
     for (let i = 0; i < H; i++) row[i] = x[p * H + i];
     rmsNorm(row, finalNorm, one, H, eps, normed);
     const y = new Float32Array(vocab);
-    matvecF32(opts.int8Activations ? quantizeRowsInt8(normed, one, H, new Float64Array(H)) : normed, model.lmHead, vocab, H, y);
+    matvecF32(normed, model.lmHead, vocab, H, y);
     return y;
   });
 }

@@ -11,23 +11,14 @@ import * as ort from 'onnxruntime-node';
 import { ensureModel } from '../fixtures/models';
 import { loadReferenceModel, referenceLogits, type ReferenceModel } from './referenceForward';
 
-/** max |reference − ORT| allowed with exact (fp32) MatMulNBits compute; typical logits have std ≈ 3. */
+/**
+ * max |reference − ORT| allowed with exact (fp32) MatMulNBits compute (accuracy_level 0); typical logits have std ≈ 3.
+ * The reference sums in float64, ORT in float32: each K-term dot product may differ by K·2⁻²⁴·Σ|wx| (~1e-5 relative at
+ * the tiny model's K ≤ 512), and a layer carries that on; two layers and the LongRoPE tables stay well below 1e-3 of a
+ * logit whatever the instruction set. The int8 path (accuracy_level 4) is checked kernel by kernel, with bounds derived
+ * from its quantisation step, in ./int8Kernels.test.ts.
+ */
 const TOL = 1e-3;
-/**
- * ORT with accuracy_level 4 (int8 activations) against the exact reference: bounds relative to the logits' std.
- * Measured on the tiny model, 40 positions: worst max|Δ| 0.156·std, worst rms|Δ| 0.034·std for the ids below
- * (0.13–0.19·std and 0.027–0.043·std over five other id sequences); the bounds leave about 2× margin.
- */
-const ACC4_MAX_REL = 0.35;
-const ACC4_RMS_REL = 0.08;
-/**
- * The int8-emulating reference reproduces accuracy_level 4 to float rounding (≈5e-6), except where an activation
- * sits on a rounding boundary of its int8 code and the 1e-6 float differences flip that code (seen at 2 of 40
- * positions, max|Δ| ≈ 1.5e-2). So: most positions within TOL, and every position far closer than the exact reference.
- */
-const EMU_MIN_EXACT_SHARE = 0.75;
-const EMU_MAX_OF_EXACT = 0.25;
-
 const SHORT_LEN = 40;
 const LONG_LEN = 4100;
 
@@ -147,48 +138,5 @@ describe('reference forward vs ORT, accuracy_level 0 (fp32 MatMulNBits)', () => 
       t.diagnostic(`pos ${last} with short factors: ${fmt(d)}`);
       assert.ok(d.maxDiff > 100 * TOL, `short factors unexpectedly match ORT: ${fmt(d)}`);
     });
-  });
-});
-
-describe('reference forward vs ORT, default accuracy_level 4 (int8 activations, as the official CPU model)', () => {
-  let dir: string;
-  let model: ReferenceModel;
-  before(() => {
-    dir = ensureModel('tiny');
-    model = loadReferenceModel(dir);
-  });
-  after(() => {
-    model = undefined as unknown as ReferenceModel;
-  });
-
-  it(`matches ORT on a ${SHORT_LEN}-token sequence within the int8 error, and closely with int8 emulation`, async (t: TestContext) => {
-    const ids = tokenIds(SHORT_LEN, 20240601);
-    const positions = Array.from({ length: SHORT_LEN }, (_, i) => i);
-    const got = await ortLogitRows(dir, model, ids, positions);
-    const exact = referenceLogits(model, ids, positions);
-    const emulated = referenceLogits(model, ids, positions, { int8Activations: true });
-    let worstRel = 0, worstRms = 0, worstEmuShare = 0, emuWithinTol = 0;
-    positions.forEach((p, i) => {
-      const d = diff(exact[i], got[i]);
-      const e = diff(emulated[i], got[i]);
-      assert.ok(d.std > 0.1, `pos ${p}: logits are degenerate (std ${d.std})`);
-      worstRel = Math.max(worstRel, d.maxDiff / d.std);
-      worstRms = Math.max(worstRms, d.rmsDiff / d.std);
-      worstEmuShare = Math.max(worstEmuShare, e.maxDiff / d.maxDiff);
-      if (e.maxDiff <= TOL) emuWithinTol++;
-      else t.diagnostic(`pos ${p}: int8-emulating reference max|Δ| ${e.maxDiff.toExponential(2)} (an int8 code flipped on a rounding boundary)`);
-      if (p === 0 || p === SHORT_LEN - 1) t.diagnostic(`pos ${p}: exact reference ${fmt(d)}; int8-emulating reference max|Δ| ${e.maxDiff.toExponential(2)}`);
-      assert.ok(d.maxDiff <= ACC4_MAX_REL * d.std, `pos ${p}: ${fmt(d)} > ${ACC4_MAX_REL}·std`);
-      assert.ok(d.rmsDiff <= ACC4_RMS_REL * d.std, `pos ${p}: ${fmt(d)} > ${ACC4_RMS_REL}·std (rms)`);
-      assert.ok(e.maxDiff <= EMU_MAX_OF_EXACT * d.maxDiff,
-        `pos ${p}: int8-emulating reference max|Δ| ${e.maxDiff} not well below the exact reference's ${d.maxDiff} ` +
-        '(does ORT use the MLAS int8 path for accuracy_level 4 on this CPU?)');
-    });
-    t.diagnostic(`all ${SHORT_LEN} positions: worst max|Δ|/std ${worstRel.toFixed(3)} (bound ${ACC4_MAX_REL}), ` +
-      `worst rms|Δ|/std ${worstRms.toFixed(4)} (bound ${ACC4_RMS_REL}); int8 emulation: ${emuWithinTol}/${SHORT_LEN} positions ` +
-      `within ${TOL}, worst emulated/exact max|Δ| ${worstEmuShare.toFixed(3)} (bound ${EMU_MAX_OF_EXACT})`);
-    assert.ok(emuWithinTol >= EMU_MIN_EXACT_SHARE * SHORT_LEN, `int8 emulation within ${TOL} at only ${emuWithinTol}/${SHORT_LEN} positions`);
-    // accuracy_level 4 really computes something else than the exact product (else this test proves nothing)
-    assert.ok(worstRel > 10 * TOL, `accuracy_level 4 output equals the exact reference (${worstRel})`);
   });
 });

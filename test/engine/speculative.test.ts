@@ -11,8 +11,8 @@ import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { ReplayScript } from '../../sidecar/engine/replay';
 import { seededRandom } from '../../sidecar/engine/sampling';
 import type { ChatMessage } from '../../sidecar/engine/template';
-import { ensureModel } from '../fixtures/models';
-import { maxAbsDiff } from './helpers';
+import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { FP32_LOGITS_TOLERANCE, maxAbsDiff } from './helpers';
 
 const notCancelled = { aborted: false };
 const code = 'function add(a, b) {\n  return a + b;\n}\n\nfunction sub(a, b) {\n  return a - b;\n}\n';
@@ -23,7 +23,7 @@ describe('speculative decoding (tiny model, native backend)', () => {
   let prompts: PromptBuilder;
 
   before(async () => {
-    folder = readModelFolder(ensureModel('tiny'));
+    folder = readModelFolder(ensureModel('tiny', EXACT_MODEL));
     backend = (await createBackend(folder, { backend: 'native', executionProvider: 'cpu', threads: 2 })).backend;
     prompts = PromptBuilder.fromFolder(folder);
   });
@@ -62,7 +62,10 @@ describe('speculative decoding (tiny model, native backend)', () => {
 
   // Real greedy output, no test double: a random model rarely repeats itself, but on a prompt that repeats a
   // segment its answer now and then follows the pattern, so drafts looked up in the prompt are sometimes kept
-  // (about 5 of 20 here) and mostly dropped. Every answer must be exactly the plain one.
+  // (about 5 of 20 here) and mostly dropped. Every answer must be exactly the plain one. On the EXACT_MODEL (fp32)
+  // the greedy tokens, and so how many drafts are kept, are the same on every CPU: kernels differ only by fp32
+  // rounding (~1e-5 of a logit), far below the gap between the top two logits of a random model's step (~0.1).
+  // (With the int8 export on an AVX-512 VNNI CPU they are not: see EXACT_MODEL and the README.)
   it('greedy on 20 prompts: exactly the plain tokens, with drafts that hit and drafts that miss', async () => {
     const turns: GenerateRequest[] = Array.from({ length: 20 }, (_, i) => {
       const random = seededRandom(i + 1);
@@ -112,7 +115,7 @@ describe('speculative decoding (tiny model, native backend)', () => {
     assert.ok(kept >= 10, `most of the copied code came from drafts (${kept} of ${drafted} kept)`);
     assert.ok(kept < drafted, 'some drafts were wrong and dropped');
     assert.deepEqual(fast.cached, plain.cached, 'the cache holds the same tokens');
-    assert.ok(maxAbsDiff(fast.next, plain.next) < 1e-3, `the cached keys and values match (max diff ${maxAbsDiff(fast.next, plain.next)})`);
+    assert.ok(maxAbsDiff(fast.next, plain.next) <= FP32_LOGITS_TOLERANCE, `the cached keys and values match (max diff ${maxAbsDiff(fast.next, plain.next)})`);
   });
 
   it('ending inside a draft leaves the cache holding exactly the generated tokens (TEST DOUBLE: replayed tokens)', async () => {

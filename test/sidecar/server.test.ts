@@ -12,7 +12,7 @@ import {
   ChatDeltaNotification, ChatRequest, LoadModelRequest, RenderPromptRequest, StatusNotification, StatusRequest,
   type ChatMessage, type PhiErrorData, type SidecarStatus,
 } from '../../sidecar/protocol';
-import { ensureModel } from '../fixtures/models';
+import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 
 const sidecar = path.join(__dirname, '..', '..', 'dist', 'sidecar.js');
 const chat: ChatMessage[] = [{ role: 'user', content: 'Tell me about JSON-RPC.' }];
@@ -28,7 +28,7 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
   let model: string;
 
   before(async () => {
-    model = ensureModel('tiny');
+    model = ensureModel('tiny', EXACT_MODEL);
     child = fork(sidecar, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     rpc = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     rpc.onNotification(ChatDeltaNotification, (d) => {
@@ -120,9 +120,12 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
       e instanceof ResponseError && (e.data as PhiErrorData).code === 'no-model');
   });
 
-  it('a killed sidecar is seen as an exit, and the request in flight fails instead of hanging', async () => {
+  // What the raw connection sees; the extension's restart path (rejecting what was in flight, restarting, the limit
+  // of 3 restarts in 3 minutes) is tested through the real extension in test/vscode/suite/sidecarCrash.test.ts.
+  it('a killed sidecar is seen as an exit and a closed connection mid-answer', async () => {
     await rpc.sendRequest(LoadModelRequest, { dir: model, executionProvider: 'cpu', threads: 2 });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const closed = new Promise<void>((resolve) => rpc.onClose(() => resolve()));
     let streaming!: () => void;
     const started = new Promise<void>((resolve) => { streaming = resolve; });
     onDelta = (turnId) => { if (turnId === 'dies') streaming(); };
@@ -130,7 +133,12 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     await started;
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
-    rpc.dispose(); // what a client does when its server process exits
+    await closed;
+    let settled = false;
+    inFlight.then(() => { settled = true; }, () => { settled = true; });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'the answer did not complete: the sidecar died mid-answer');
+    rpc.dispose(); // what a client does when its server process exits: it rejects what is pending
     await assert.rejects(inFlight, /disposed/);
   });
 });

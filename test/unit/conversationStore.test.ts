@@ -1,5 +1,6 @@
 // Conversations survive reloads and errors: the store's logic (extension/chat/conversationStore.ts) with the
-// in-memory persistence and with real files in a temporary folder.
+// in-memory persistence (a test double: nothing touches a disk) and with real files in a temporary folder; each
+// describe and test says which.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,10 +24,7 @@ function clock(start = 1_000): { now: () => number; advance(ms: number): void } 
 
 const chip: ContextChip = { id: 'c1', kind: 'selection', path: 'src/a.ts', languageId: 'typescript', text: 'let x = 1;\n', startLine: 3, endLine: 3 };
 
-describe('conversation store', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-store-'));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
+describe('conversation store (TEST DOUBLE: in-memory persistence, MemoryConversationPersistence)', () => {
   it('saves the user message as soon as a turn starts', async () => {
     const persistence = new MemoryConversationPersistence();
     const store = await ConversationStore.open(persistence, { newId: ids() });
@@ -41,24 +39,35 @@ describe('conversation store', () => {
     assert.equal(assistant.content, '');
   });
 
-  it('saves streamed text within the save delay, and the end of the turn at once', async () => {
+  it('saves streamed text within the save delay (not on every delta), and the end of the turn at once', async (t) => {
+    // TEST DOUBLE: node:test's mock timers stand in for setTimeout, so the delay passes only when the test ticks it;
+    // no flush() before a check, since flush() writes pending text itself and would hide a timer that never fired.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const SAVE_DELAY_MS = 20;
     const persistence = new MemoryConversationPersistence();
-    const store = await ConversationStore.open(persistence, { newId: ids(), saveDelayMs: 20 });
+    const store = await ConversationStore.open(persistence, { newId: ids(), saveDelayMs: SAVE_DELAY_MS });
     const { conversation, assistant } = store.startTurn(undefined, 'q');
     await store.flush();
+    const saved = () => (JSON.parse(persistence.saved.get(conversation.id)!) as Conversation).messages[1] as AssistantMessage;
+    // Writes go through a promise chain: setImmediate (not mocked) runs once every queued microtask has.
+    const writesSettle = () => new Promise((r) => setImmediate(r));
+
     store.appendText(conversation.id, assistant.id, 'Hel');
     store.appendText(conversation.id, assistant.id, 'lo');
-    const before = JSON.parse(persistence.saved.get(conversation.id)!) as Conversation;
-    assert.equal(before.messages[1].content, '', 'not written on every delta');
-    await new Promise((r) => setTimeout(r, 60));
-    await store.flush();
-    assert.equal((JSON.parse(persistence.saved.get(conversation.id)!) as Conversation).messages[1].content, 'Hello');
+    await writesSettle();
+    assert.equal(saved().content, '', 'not written on every delta');
+    t.mock.timers.tick(SAVE_DELAY_MS - 1);
+    await writesSettle();
+    assert.equal(saved().content, '', 'not written before the delay is over');
+    t.mock.timers.tick(1);
+    await writesSettle();
+    assert.equal(saved().content, 'Hello', 'written when the delay is over');
+
     store.finishTurn(conversation.id, assistant.id, { state: 'done', content: 'Hello!', stats: { promptTokens: 5, reusedTokens: 0, completionTokens: 2, tokensPerSecond: 10, timeToFirstTokenMs: 50, totalMs: 200, finishReason: 'stop' } });
-    await store.flush();
-    const end = JSON.parse(persistence.saved.get(conversation.id)!) as Conversation;
-    assert.equal(end.messages[1].content, 'Hello!');
-    assert.equal((end.messages[1] as AssistantMessage).state, 'done');
-    assert.equal((end.messages[1] as AssistantMessage).stats?.completionTokens, 2);
+    await writesSettle();
+    assert.equal(saved().content, 'Hello!', 'the end is written at once: no tick, no flush');
+    assert.equal(saved().state, 'done');
+    assert.equal(saved().stats?.completionTokens, 2);
   });
 
   it('keeps a failed turn: the question stays, the answer carries the error, Retry starts it over in place', async () => {
@@ -95,6 +104,11 @@ describe('conversation store', () => {
     assert.equal(store.mostRecent()?.id, a.id);
     assert.notEqual(a.id, b.id);
   });
+});
+
+describe('conversation store on real files (FileConversationPersistence in a temporary folder)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-store-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('survives a reload: files on disk, answers cut off by the reload end stopped or failed', async () => {
     const dir = path.join(tmp, 'reload');
@@ -150,6 +164,13 @@ describe('conversation store', () => {
     assert.equal(changes, 2);
   });
 
+  it('refuses ids that are not file-name safe', async () => {
+    const persistence = new FileConversationPersistence(path.join(tmp, 'ids'));
+    await assert.rejects(persistence.save({ id: '../escape', title: 't', createdAt: 1, updatedAt: 1, messages: [] }), /Not a conversation id/);
+  });
+});
+
+describe('conversation store on a failing disk (TEST DOUBLE: persistence whose save always throws)', () => {
   it('reports a failing disk and keeps the conversation in memory', async () => {
     const errors: string[] = [];
     const failing = { loadAll: async () => [], save: async () => { throw new Error('disk full'); }, delete: async () => {} };
@@ -159,12 +180,9 @@ describe('conversation store', () => {
     assert.match(errors[0], /disk full/);
     assert.equal(store.get(conversation.id)?.messages[0].content, 'still here');
   });
+});
 
-  it('refuses ids that are not file-name safe', async () => {
-    const persistence = new FileConversationPersistence(path.join(tmp, 'ids'));
-    await assert.rejects(persistence.save({ id: '../escape', title: 't', createdAt: 1, updatedAt: 1, messages: [] }), /Not a conversation id/);
-  });
-
+describe('conversation shape check', () => {
   it('isConversation checks the shape', () => {
     assert.equal(isConversation({ id: 'a', title: 't', createdAt: 1, updatedAt: 1, messages: [{ id: 'm', role: 'user', content: 'x', context: [] }] }), true);
     assert.equal(isConversation({ id: 'a', title: 't', createdAt: 1, updatedAt: 1, messages: [{ id: 'm', role: 'user', content: 'x' }] }), false);
@@ -172,7 +190,7 @@ describe('conversation store', () => {
   });
 });
 
-describe('what the model sees', () => {
+describe('what the model sees (TEST DOUBLE: in-memory persistence)', () => {
   it('system prompt, questions with their context, answers that got text; failed answers left out', async () => {
     const store = await ConversationStore.open(new MemoryConversationPersistence(), { newId: ids() });
     const t1 = store.startTurn(undefined, 'Explain this', [chip]);

@@ -47,7 +47,7 @@ function scriptedEngine(steps: GenerateResult[], runTool: (call: ToolCallInfo) =
 const params = (more: Partial<ChatParams> = {}): ChatParams => ({ turnId: 't', messages: [{ role: 'user', content: 'hi' }], tools, ...more });
 const signal = () => new AbortController().signal;
 
-describe('tool flow', () => {
+describe('tool flow (TEST DOUBLE: scripted engine, scripted client tool runs)', () => {
   it("'required' applies to the first step only; the results go to the model in order", async () => {
     const e = scriptedEngine([step('', call('a')), step('Done.')]);
     const r = await runChatTurn(params({ toolChoice: 'required' }), e.io, signal());
@@ -113,11 +113,31 @@ describe('tool flow', () => {
     assert.equal(r.text, 'Fine.');
   });
 
-  it("without tools, or with toolChoice 'none', nothing else changes: one step, its text", async () => {
+  it('without tools, nothing else changes: one step, no tools offered, its text', async () => {
     const e = scriptedEngine([step('Hello.')]);
     const r = await runChatTurn({ turnId: 't', messages: [{ role: 'user', content: 'hi' }] }, e.io, signal());
+    assert.equal(e.requests.length, 1);
     assert.deepEqual(r.messages, [{ role: 'assistant', content: 'Hello.' }]);
     assert.deepEqual(e.text, ['Hello.']);
     assert.deepEqual(e.requests[0].tools, []);
+    assert.equal(r.finishReason, 'stop');
+  });
+
+  it("with toolChoice 'none', the engine is told 'none' and nothing else changes: one step, its text", async () => {
+    // The scripted engine only records the request; that 'none' makes a call impossible on the real logits is the
+    // engine's part (ToolCallDecoding), tested in test/unit/toolCallDecoding.test.ts.
+    const ran: ToolCallInfo[] = [];
+    const e = scriptedEngine([step('Hello.')], async (c) => { ran.push(c); return { content: 'ok' }; });
+    const r = await runChatTurn(params({ toolChoice: 'none' }), e.io, signal());
+    assert.equal(e.requests.length, 1, 'one generation step');
+    assert.equal(e.requests[0].toolChoice, 'none');
+    assert.deepEqual(e.requests[0].tools, tools, 'the tools are still passed on (the prompt stays the same)');
+    assert.deepEqual(e.requests[0].messages, [{ role: 'user', content: 'hi' }]);
+    assert.deepEqual(r.messages, [{ role: 'assistant', content: 'Hello.' }]);
+    assert.deepEqual(e.text, ['Hello.']);
+    assert.equal(r.text, 'Hello.');
+    assert.equal(r.finishReason, 'stop');
+    assert.deepEqual(ran, [], 'no tool ran');
+    assert.deepEqual(e.refused, []);
   });
 });

@@ -21,7 +21,7 @@ const turn: ChatMessage[] = [
 
 const step: ToolStep = { id: 'call-1', name: 'read_file', arguments: '{"path": "a.py"}', state: 'running', offset: 0 };
 
-describe('tool calls in conversations', () => {
+describe('tool calls in conversations (TEST DOUBLE: in-memory persistence, MemoryConversationPersistence)', () => {
   it('stores the steps and the turn, and sends the turn back with the next question', async () => {
     const persistence = new MemoryConversationPersistence();
     const store = await ConversationStore.open(persistence, { newId: ids() });
@@ -85,6 +85,9 @@ describe('tool calls in conversations', () => {
     };
     persistence.saved.set('old', JSON.stringify(old));
     persistence.saved.set('broken', JSON.stringify(broken));
+    const savedIds: string[] = [];
+    const save = persistence.save.bind(persistence);
+    persistence.save = async (c) => { savedIds.push(c.id); await save(c); };
     const store = await ConversationStore.open(persistence);
     assert.deepEqual(store.get('old'), old);
     assert.deepEqual(toModelMessages(store.get('old')!.messages, 2, ''), [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }]);
@@ -95,7 +98,17 @@ describe('tool calls in conversations', () => {
     assert.equal(b.state, 'cancelled', 'interrupted by a reload');
     assert.equal(b.steps![0].state, 'cancelled');
     await store.flush();
-    assert.equal((JSON.parse(persistence.saved.get('broken')!) as Conversation).messages.length, 3, 'the repair is saved');
+    // The repair is saved: what the persistence now holds for 'broken' is the repaired conversation (the copy put
+    // there above still had the malformed steps and turn and the streaming answer, so it would fail each check).
+    assert.deepEqual(savedIds, ['broken'], 'only the repaired conversation is written back, once');
+    const saved = JSON.parse(persistence.saved.get('broken')!) as Conversation;
+    assert.deepEqual(saved, store.get('broken'));
+    const [, savedA, savedB] = saved.messages as AssistantMessage[];
+    assert.equal('steps' in savedA, false, 'malformed steps dropped on disk');
+    assert.equal('turn' in savedA, false, 'malformed turn dropped on disk');
+    assert.equal(savedB.state, 'cancelled');
+    assert.deepEqual(savedB.steps, [{ ...step, state: 'cancelled' }]);
+    assert.equal(persistence.saved.get('old'), JSON.stringify(old), 'the old conversation is left as it was');
   });
 
   it('accepts only well-formed consent answers from the webview', () => {
