@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { ensureGguf } from '../test/fixtures/ggufModels';
 import { isModelPresetName } from '../test/fixtures/modelPresets';
 import { MANIFEST_FILE, ensureModel, type TestModelManifest } from '../test/fixtures/models';
+import { ensureNodeLlamaCpp } from './llama/nodeLlamaCpp';
 import { median } from './median';
 
 const { values } = parseArgs({
@@ -116,6 +117,8 @@ async function main(): Promise<void> {
   const versus = values.vs === LLAMA;
   const model = modelDir();
   const target = { model, gguf: versus ? ggufFor(model) : undefined };
+  // node-llama-cpp is the benchmark's own package (./llama), installed on first use: here, before any timed run.
+  if (versus) ensureNodeLlamaCpp();
   const contexts = values.contexts!.split(',').map(Number);
   const synthetic = new Set(values['synthetic-fill']!.split(',').filter(Boolean).map(Number));
   // Side by side, both engines get the same threads: 2 unless told (the comparison).

@@ -1,10 +1,12 @@
 // One llama.cpp measurement in a process of its own (as ./benchRun.ts is for our engine), printing the same JSON:
 // load a GGUF (test/fixtures/generateGguf.ts writes one with our model's shapes) in node-llama-cpp's prebuilt CPU
 // build, prefill a prompt of `--context` tokens, decode `--steps` tokens greedily, and report the times and peak RSS.
-// `getLlama({ build: 'never' })`: the prebuilt binaries in node_modules only, never a download or a source build.
+// `getLlama({ build: 'never' })`: the prebuilt binaries in bench/llama/node_modules only (./llama/nodeLlamaCpp.ts
+// installs them on first use), never a download or a source build.
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../sidecar/engine/sampling';
+import { loadNodeLlamaCpp } from './llama/nodeLlamaCpp';
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +31,7 @@ async function main(): Promise<void> {
   const context = Number(values.context);
   const steps = Number(values.steps);
   const threads = Number(values.threads);
-  // node-llama-cpp is an ES module; this file is compiled as CommonJS.
-  const { getLlama, getModuleVersion, GgmlType, LlamaLogLevel } = await import('node-llama-cpp');
+  const { getLlama, getModuleVersion, GgmlType, LlamaLogLevel } = await loadNodeLlamaCpp();
   const llama = await getLlama({ gpu: false, build: 'never', maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false });
   const started = performance.now();
   const model = await llama.loadModel({ modelPath: values.model, gpuLayers: 0 });
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let firstTokenAt = 0;
   let generated = 0;
-  for await (const token of llamaContext.getSequence().evaluate(prompt as never, { temperature: 0 })) {
+  for await (const token of llamaContext.getSequence().evaluate(prompt, { temperature: 0 })) {
     void token;
     if (generated === 0) firstTokenAt = performance.now();
     if (++generated >= steps) break;
