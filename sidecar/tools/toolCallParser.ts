@@ -38,9 +38,14 @@ export function parseToolCalls(text: string, tools: readonly ToolDefinition[], v
     return { ok: true, calls };
   } catch (e) {
     if (e instanceof CallError) return fail(e.message);
+    // Anything else is the parser's own limit (a stack overflow in a library on some input): still the model's bad call.
+    if (e instanceof RangeError) return fail(`The tool call could not be read (${e.message}).`);
     throw e;
   }
 }
+
+/** Deeper than any real tool's arguments; JSON.parse, jsonrepair and ajv all recurse, and a stack has an end. */
+export const MAX_CALL_NESTING = 64;
 
 class CallError extends Error {}
 const fail = (error: string): ToolCallParse => ({ ok: false, error });
@@ -107,8 +112,9 @@ function valueEnd(text: string, start: number): number {
       if (c === '\\') i++;
       else if (c === quote) quote = undefined;
     } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '{') depth++;
-    else if (c === ']' || c === '}') {
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_CALL_NESTING) throw new CallError(`The tool call nests deeper than ${MAX_CALL_NESTING} levels.`);
+    } else if (c === ']' || c === '}') {
       depth--;
       if (depth === 0) return i + 1;
     }

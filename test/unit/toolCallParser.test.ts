@@ -108,3 +108,25 @@ describe('tool-call parser corpus', () => {
     });
   }
 });
+
+describe('tool-call parser on hostile nesting', () => {
+  // 10,000 levels made JSON.parse / jsonrepair overflow the stack (RangeError), failing the whole turn.
+  for (const [name, text] of [
+    ['10,000 nested lists', '['.repeat(1e4) + ']'.repeat(1e4)],
+    ['10,000 nested objects in an argument', `{"name":"read_file","arguments":{"path":${'{"a":'.repeat(1e4)}1${'}'.repeat(1e4)}}}`],
+    ['an unclosed nest after the marker', `<|tool_call|>${'['.repeat(1e5)}`],
+  ] as const) {
+    it(`${name}: an error the model sees, not a throw`, () => {
+      const result = parseToolCalls(text, tools);
+      assert.equal(result.ok, false);
+      if (!result.ok) assert.match(result.error, /nests deeper than 64 levels|could not be read|cut off/);
+    });
+  }
+  it('nesting up to the limit still parses', () => {
+    const nest = (levels: number) => `{"name":"search","arguments":{"query":"x","extra":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}}`;
+    const result = parseToolCalls(nest(62), tools); // the call object and its arguments, then 62 levels: 64
+    assert.ok(result.ok, !result.ok ? result.error : '');
+    const over = parseToolCalls(nest(63), tools);
+    assert.ok(!over.ok && /nests deeper than 64 levels/.test(over.error));
+  });
+});
