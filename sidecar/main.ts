@@ -11,6 +11,7 @@ import { runChatTurn } from './tools/toolFlow';
 import { registerDiagnostics } from './diagnostics';
 import { TokenCounter } from './tokenCount';
 import { registerCompletions } from './completions/completionService';
+import { GuardedMessageReader } from './guardedReader';
 import {
   ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, PhiErrorCodes, RenderPromptRequest, StatusNotification,
   StatusRequest, RunToolRequest, ToolStepNotification, type PhiErrorData, type SidecarStatus,
@@ -133,7 +134,7 @@ export function serve(connection: Connection, engine = new Engine()): void {
 if (require.main === module) {
   // Over IPC when forked by the extension (vscode-languageclient's TransportKind.ipc), else over stdio.
   const connection = process.send
-    ? createConnection(ProposedFeatures.all, new IPCMessageReader(process), new IPCMessageWriter(process))
+    ? createConnection(ProposedFeatures.all, new GuardedMessageReader(new IPCMessageReader(process), (m) => console.error(m)), new IPCMessageWriter(process))
     : createConnection(ProposedFeatures.all, process.stdin, process.stdout);
   serve(connection);
 }

@@ -120,6 +120,22 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
       e instanceof ResponseError && (e.data as PhiErrorData).code === 'no-model');
   });
 
+  it('malformed frames over IPC are dropped, and the sidecar goes on answering (they used to kill it)', async () => {
+    const frames: unknown[] = [
+      { jsonrpc: '2.0', method: '$/cancelRequest' },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: null },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: 'x' },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: {} },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: [] },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: { id: { nested: 1 } } },
+      null, 42, 'text', [1, 2],
+    ];
+    for (const frame of frames) child.send(frame as never);
+    const s = await rpc.sendRequest(StatusRequest);
+    assert.equal(s.pid, child.pid);
+    assert.equal(child.exitCode, null, 'the sidecar is alive');
+  });
+
   // What the raw connection sees; the extension's restart path (rejecting what was in flight, restarting, the limit
   // of 3 restarts in 3 minutes) is tested through the real extension in test/vscode/suite/sidecarCrash.test.ts.
   it('a killed sidecar is seen as an exit and a closed connection mid-answer', async () => {
