@@ -1,6 +1,7 @@
 // The composition root: activate() builds the parts and wires them to VS Code; each part lives in its own file.
-// Activation is cheap (onView / onCommand only, no onStartupFinished): the sidecar process starts the first time
-// something needs it, and the model loads when the chat opens or a turn needs it.
+// The extension activates once the window has started (onStartupFinished), so that its status bar item and its
+// model in VS Code's Chat are there before first use; activation is cheap: it only registers its parts, the sidecar
+// process starts the first time something needs it, and the model loads when the chat opens or a turn needs it.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PhiLocalApi } from './api';

@@ -45,6 +45,8 @@ function sidecarPids(root: string): number[] {
 
 describe('chat panel in code-server (tiny model)', () => {
   let wb: Workbench;
+  /** The answer Stop stopped, as the panel showed it then: the reload test finds the same again. */
+  let stoppedAnswer: { id: string; text: string; stats: string } | undefined;
 
   before(async () => {
     const model = ensureModel('tiny');
@@ -96,13 +98,29 @@ describe('chat panel in code-server (tiny model)', () => {
     await wb.page.waitForTimeout(1000);
     assert.equal((await text()).length, stopped, 'no text after Stop');
     assert.match(await wb.status().innerText(), /Phi: (cpu|ready)/i);
+    stoppedAnswer = {
+      id: await answer.getAttribute('data-id') ?? '', text: await text(), stats: await answer.locator('.stats').innerText(),
+    };
     await wb.screenshot('stopped');
   });
 
   it('keeps the conversation across a window reload', async () => {
+    assert.ok(stoppedAnswer?.id, 'the stopped answer of the test before, to compare with');
     await wb.reload();
     await wb.command('Phi: Open Chat');
-    await wb.chat().locator('.message.user', { hasText: 'Tell me a long story.' }).waitFor({ timeout: 30_000 });
+    const chat = wb.chat();
+    await chat.locator('.message.user', { hasText: 'Tell me a long story.' }).waitFor({ timeout: 30_000 });
+    // The answer comes back as it was when stopped: the same message, still marked stopped, with the same text
+    // (what had streamed until Stop) and the same footer (its token count and speed, from the stored stats).
+    const answer = chat.locator(`.message.assistant[data-id="${stoppedAnswer.id}"]`);
+    await answer.waitFor({ timeout: 10_000 });
+    assert.equal(await answer.getAttribute('data-state'), 'cancelled', 'the answer is still the stopped one');
+    assert.equal(await answer.locator('.content').evaluate((e) => e.textContent ?? ''), stoppedAnswer.text, 'the same text');
+    assert.equal(await answer.locator('.stats').innerText(), stoppedAnswer.stats, 'the same footer');
+    // And in its place: right after the question it answers.
+    const order = await chat.locator('#messages > .message').evaluateAll((ms) => ms.map((m) => m.getAttribute('data-id')));
+    const question = await chat.locator('.message.user', { hasText: 'Tell me a long story.' }).getAttribute('data-id');
+    assert.equal(order[order.indexOf(question) + 1], stoppedAnswer.id, 'the answer follows its question');
     await wb.screenshot('after-reload');
   });
 

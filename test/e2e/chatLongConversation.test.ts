@@ -33,19 +33,29 @@ describe('a long conversation in the chat panel (tiny model, 512-token context)'
     await wb?.stop();
   });
 
-  /** Asks, waits for the answer to end, and returns its state, text and the prompt figures of its footer. */
-  async function ask(text: string): Promise<{ state: string | null; text: string; promptTokens: number; reusedTokens: number }> {
+  /** The prompt's size (tokens) and how many of them came from the sidecar's cache, from an answer's footer. */
+  interface PromptFigures { tokens: number; reused: number }
+
+  /**
+   * Asks, waits for the answer to end, and returns its state, text and the prompt figures of its footer. A finished
+   * ('done') answer without them fails here: every finished turn has stats, and the footer that shows them is drawn
+   * in the same update that sets data-state (media/chat.ts, updateAssistant), so there is nothing to wait for.
+   */
+  async function ask(text: string): Promise<{ state: string | null; text: string; prompt: PromptFigures | undefined }> {
     const chat = wb.chat();
     const count = await chat.locator('.message.assistant').count();
     await chat.locator('textarea#prompt').fill(text);
     await chat.locator('textarea#prompt').press('Enter');
     const answer = chat.locator('.message.assistant').nth(count);
     await answer.and(chat.locator('[data-state="done"], [data-state="error"]')).waitFor({ timeout: 120_000 });
-    const title = (await answer.locator('.stats').getAttribute('title', { timeout: 2000 }).catch(() => null)) ?? '';
-    const figures = /Prompt (\d+) tokens \((\d+) reused/.exec(title);
+    const state = await answer.getAttribute('data-state');
+    const stats = answer.locator('.stats');
+    const title = (await stats.count()) === 1 ? await stats.getAttribute('title') : null;
+    const figures = title === null ? null : /^Prompt (\d+) tokens \((\d+) reused from the cache\)/.exec(title);
+    if (state === 'done') assert.ok(figures, `the finished answer's footer gives its prompt figures (its title: ${JSON.stringify(title)})`);
     return {
-      state: await answer.getAttribute('data-state'), text: await answer.innerText(),
-      promptTokens: Number(figures?.[1] ?? -1), reusedTokens: Number(figures?.[2] ?? -1),
+      state, text: await answer.innerText(),
+      prompt: figures ? { tokens: Number(figures[1]), reused: Number(figures[2]) } : undefined,
     };
   }
 
@@ -63,8 +73,15 @@ describe('a long conversation in the chat panel (tiny model, 512-token context)'
     const sixth = await ask(`${QUESTION} 6.`);
     assert.equal(sixth.state, 'done', sixth.text);
     assert.match(sixth.text, /left out to fit/);
-    assert.ok(sixth.reusedTokens >= fifth.promptTokens,
-      `the sixth prompt reused the fifth's cache (${sixth.reusedTokens} reused, the fifth prompt was ${fifth.promptTokens} tokens)`);
+    const [five, six] = [fifth.prompt, sixth.prompt];
+    assert.ok(five && six, 'both answers give their prompt figures'); // ask() fails first when one does not
+    // The cut makes each prompt fit: 512-token context − 24 kept for the answer (phiLocal.maxNewTokens) = 488.
+    assert.ok(five.tokens > 0 && five.tokens <= 488, `the fifth prompt fits in 488 tokens: ${five.tokens}`);
+    assert.ok(six.tokens > five.tokens && six.tokens <= 488, `the sixth prompt is longer than the fifth and fits: ${six.tokens}`);
+    // The sixth prompt starts with the whole fifth prompt (same turns left out), so all of it comes from the cache.
+    assert.ok(six.reused >= five.tokens,
+      `the sixth prompt reused the fifth's cache (${six.reused} reused, the fifth prompt was ${five.tokens} tokens)`);
+    console.log(`prompts: fifth ${five.tokens} tokens (${five.reused} reused), sixth ${six.tokens} (${six.reused} reused)`);
     // Every question is still in the panel: leaving turns out of the prompt loses nothing of the conversation.
     assert.equal(await wb.chat().locator('.message.user').count(), 6);
   });

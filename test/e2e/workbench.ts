@@ -184,6 +184,17 @@ export class Workbench {
     await this.open();
   }
 
+  /**
+   * Changes user settings.json; the workbench reads it when it loads, so call reload() after. (A change made while it
+   * runs is not reliably seen: VS Code 1.139 rewrites the file itself at startup, and a later change made behind its
+   * back was seen in one try and never in another.)
+   */
+  updateSettings(entries: Record<string, unknown>): void {
+    const file = path.join(this.root, 'user-data', 'User', 'settings.json');
+    const settings = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify({ ...settings, ...entries }, null, 2));
+  }
+
   /** Waits for the extensionTestsPath module's run() to settle (see WorkbenchOptions.extensionTestsPath). */
   async extensionTestsExit(timeoutMs: number): Promise<ExtensionTestsResult> {
     if (!this.automationExit) throw new Error('this workbench runs no extension tests');
@@ -232,10 +243,16 @@ export class Workbench {
     await this.page.locator('.activitybar .action-item [aria-label^="Phi Local"]').first().waitFor({ timeout: 60_000 });
   }
 
-  /** Runs a command from the command palette by its title, e.g. "Phi: Open Chat". */
+  /**
+   * Runs a command from the command palette by its whole title, e.g. "Phi: Open Chat". A row is that command when
+   * its aria-label is the title, alone or followed by ", " and its keybinding or a note ("similar commands"): a
+   * longer title that starts the same ("Chat: New Chat Editor" for "Chat: New Chat") is another command.
+   */
   async command(title: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input.input');
-    const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    const quoted = JSON.stringify(title);
+    const quotedPrefix = JSON.stringify(`${title}, `);
+    const row = this.page.locator(`.quick-input-widget .monaco-list-row:is([aria-label=${quoted}], [aria-label^=${quotedPrefix}])`).first();
     const deadline = Date.now() + 30_000;
     for (;;) {
       await this.page.keyboard.press('F1');
