@@ -3,7 +3,7 @@
 // One decode step costs the same whatever the cached keys and values are (the same matmuls, attention over the
 // same number of positions, the same bytes read), so the values are made up; every page is written, so the
 // memory traffic and RSS are those of a real cache of that length (untouched zero pages would read from cache).
-import type { Backend } from '../sidecar/engine/backend';
+import { canFillForBenchmark, type Backend } from '../sidecar/engine/backend';
 import type { ModelConfig } from '../sidecar/engine/modelFolder';
 
 /** A block of made-up values in [-1, 1), copied over and over (the values do not matter, only that pages are written). */
@@ -30,5 +30,6 @@ function fill(target: Float32Array | Uint16Array, block: Float32Array | Uint16Ar
 /** Makes `backend` hold `length` cached positions of made-up keys and values. Its cache must be empty. */
 export function fillKvCache(backend: Backend, config: ModelConfig, length: number): void {
   const block = pattern(config.kvType);
+  if (!canFillForBenchmark(backend)) throw new Error(`the ${backend.info.name} backend cannot fill its cache for a benchmark`);
   backend.fillForBenchmark(length, (rows) => fill(rows, block));
 }

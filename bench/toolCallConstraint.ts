@@ -10,7 +10,7 @@ import { readModelFolder } from '../sidecar/engine/modelFolder';
 import { OrtBackend } from '../sidecar/engine/ortBackend';
 import { PromptBuilder } from '../sidecar/engine/promptBuilder';
 import type { ToolDefinition } from '../sidecar/engine/template';
-import { ToolCallGrammars } from '../sidecar/engine/toolCallConstraint';
+import { ToolCallGrammars } from '../sidecar/toolCalls/toolCallConstraint';
 import { ensureModel } from '../test/fixtures/models';
 
 const { values } = parseArgs({

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from './engine/engine';
-import { EngineError } from './engine/errors';
+import { EngineError } from './engineError';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from './engine/executionProvider';
 import type { GenerateRequest, GenerateResult } from './engine/generate';
 import { readModelFolder } from './engine/modelFolder';
@@ -72,7 +72,8 @@ async function chat(): Promise<void> {
   const ep = opts.ep as ExecutionProviderChoice;
   if (!EXECUTION_PROVIDER_CHOICES.includes(ep)) fail(`--ep must be one of ${EXECUTION_PROVIDER_CHOICES.join(', ')}.`);
   const engine = new Engine();
-  const info = await engine.load(modelDir(), {
+  const info = await engine.load({
+    dir: modelDir(),
     executionProvider: ep, threads: num(opts.threads), contextLength: num(opts.context),
     onProgress: (m) => process.stderr.write(`${m}…\n`),
   });

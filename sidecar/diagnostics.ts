@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { Connection } from 'vscode-languageserver/node';
-import { EngineError } from './engine/errors';
+import { EngineError } from './engineError';
 import { createSession, ProvidersFailedError } from './engine/executionProvider';
 import { readModelFolder } from './engine/modelFolder';
 import {

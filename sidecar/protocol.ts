@@ -1,16 +1,92 @@
 // The sidecar's JSON-RPC protocol: every custom method, with its parameter and result types, declared once and
 // imported by both sides (the extension and the sidecar). Standard LSP methods ($/cancelRequest,
-// window/workDoneProgress, later textDocument/inlineCompletion) come from the LSP itself.
+// window/workDoneProgress) come from the LSP itself.
+//
+// The protocol owns its types: nothing here comes from an engine. Engines map their own results onto these (see
+// sidecar/chat/), so an engine's internals (a speculative-decoding counter, a backend's name for a provider) never
+// become wire format by accident. Each method's direction is declared in code: ClientToSidecar and SidecarToClient at
+// the end of this file list every method once.
 // This module has no runtime dependency but vscode-languageserver-protocol: no vscode, no onnxruntime.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { EngineErrorCode } from './engine/errors';
-import type { ExecutionProviderChoice } from './engine/executionProvider';
-import type { GenerateResult } from './engine/generate';
-import type { SamplingOptions } from './engine/sampling';
-import type { ChatMessage, ToolDefinition } from './engine/template';
-import type { ModelInfo } from './engine/workerProtocol';
 
-export type { EngineErrorCode, ExecutionProviderChoice, GenerateResult, ModelInfo, SamplingOptions, ChatMessage, ToolDefinition };
+// ---------------------------------------------------------------------------------------------------------------
+// Conversations
+
+export interface ToolCall { name: string; arguments: Record<string, unknown> }
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  /** Calls the assistant made in this turn (assistant messages only). */
+  toolCalls?: ToolCall[];
+  /** Name of the tool that produced a 'tool' message (not shown to Phi-4-mini, whose format has no place for it). */
+  name?: string;
+}
+
+/** A tool the model may call; `parameters` is a JSON schema of its arguments. */
+export interface ToolDefinition { name: string; description?: string; parameters?: Record<string, unknown> }
+
+export interface SamplingOptions {
+  /** 0 (or topK 1) means greedy. */
+  temperature?: number;
+  /** Keep only the k most likely tokens; 0 means no limit. */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability adds up to at least p; 1 means no limit. */
+  topP?: number;
+  /** > 1 makes tokens already in the context less likely. */
+  repetitionPenalty?: number;
+  /** Seed for reproducible sampling; a random one when not given. */
+  seed?: number;
+}
+
+/** Tokens a turn cost. */
+export interface Usage {
+  promptTokens: number;
+  /** Prompt tokens whose keys and values were reused from an earlier turn (not computed again). */
+  reusedTokens: number;
+  completionTokens: number;
+}
+
+export interface Timings {
+  /** From the request to the first generated token (includes prefill). */
+  timeToFirstTokenMs: number;
+  prefillMs: number;
+  prefillTokensPerSecond: number;
+  decodeMs: number;
+  /** Tokens after the first, per second of decoding. */
+  decodeTokensPerSecond: number;
+  totalMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The model
+
+export type ExecutionProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml';
+
+export interface ModelInfo {
+  dir: string;
+  /** The implementation running the forward pass (for the local engine: 'native' or 'onnxruntime-node'). */
+  backend: string;
+  /** Why the native backend is not the one running; unset when it is. */
+  backendReason?: string;
+  executionProvider: string;
+  /** Providers tried before the one that runs, and why they failed. */
+  fallbacks: { provider: string; reason: string }[];
+  contextLength: number;
+  modelContextLength: number;
+  numLayers: number;
+  vocabSize: number;
+  kvType: string;
+  loadMs: number;
+  warnings: string[];
+}
+
+export type EngineErrorCode =
+  | 'model-folder'      // a file of the model folder is missing or broken (see `file`)
+  | 'model-load'        // the runtime refused the model
+  | 'prompt-too-long'   // the prompt does not fit in the context
+  | 'no-model'          // a request came before a model was loaded
+  | 'internal';
 
 /** Plain data of an engine error, as it travels in a ResponseError's `data`. */
 export interface PhiErrorData {
@@ -106,9 +182,19 @@ export interface ToolStepNotice {
 }
 
 /** The answer to phi/chat: the whole turn. */
-export interface ChatResult extends Omit<GenerateResult, 'finishReason' | 'toolCall'> {
-  /** 'tool-calls': the turn ended at a call (toolExecution 'return'). */
-  finishReason: Exclude<GenerateResult['finishReason'], 'tool-call'> | 'tool-calls';
+export interface ChatResult {
+  /** The answer's text for the reader (tool calls are in `messages`). */
+  text: string;
+  /** Every generated token id of the turn, tool calls included. */
+  tokenIds: number[];
+  /** 'tool-calls': the turn ended at a call (toolExecution 'return'); 'cancelled': see `cancelCause`. */
+  finishReason: 'stop' | 'length' | 'cancelled' | 'tool-calls';
+  /** Who cancelled it: the client, or (for background work) a newer or more urgent request. */
+  cancelCause?: CancelCause;
+  usage: Usage;
+  timings: Timings;
+  /** The sampling seed used (so a sampled answer can be reproduced). */
+  seed: number;
   /**
    * The turn as it goes into the conversation, in order: assistant messages (with their toolCalls), tool results,
    * and the final assistant answer. Send them back with the next turn so the cached prefix is reused.
@@ -211,11 +297,14 @@ export interface InlineCompletionResult {
    * `cancelCause` (the client cancelled it, a newer completion superseded it, or a chat preempted it).
    */
   finishReason: 'stop' | 'length' | 'timeout' | 'cancelled';
-  cancelCause?: 'caller' | 'superseded' | 'preempted';
+  cancelCause?: CancelCause;
   mode: 'line' | 'block';
-  usage: GenerateResult['usage'];
-  timings: GenerateResult['timings'];
+  usage: Usage;
+  timings: Timings;
 }
+
+/** Why a request ended cancelled: the client asked, a newer completion superseded it, or a chat preempted it. */
+export type CancelCause = 'caller' | 'superseded' | 'preempted';
 
 /**
  * Ghost text for the cursor. A background request: chats go first, and a newer completion supersedes this one
@@ -228,4 +317,18 @@ export const InlineCompletionRequest = new RequestType<InlineCompletionParams, I
 export const PhiErrorCodes = {
   /** The engine refused the request (see data.code). */
   engine: -32001,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Directions: every method above, once (test/unit/protocol.test.ts checks that none is missing or in both).
+
+/** What the client (the extension) sends; the sidecar answers. */
+export const ClientToSidecar = {
+  StatusRequest, LoadModelRequest, ChatRequest, RenderPromptRequest, CountTokensRequest, ProbeProvidersRequest,
+  CheckModelFolderRequest, InlineCompletionRequest,
+} as const;
+
+/** What the sidecar sends; the client answers the requests (phi/runTool) and shows the notifications. */
+export const SidecarToClient = {
+  RunToolRequest, ToolStepNotification, ChatDeltaNotification, StatusNotification,
 } as const;

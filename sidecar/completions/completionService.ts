@@ -8,10 +8,10 @@
 // cursor; vscode-languageclient registers its provider only once the server runs, and the sidecar starts lazily;
 // and the result here carries what the LSP item cannot (why it ended, tokens, timings), which the client logs and
 // the tests check. The policy (debounce, cache, when to trigger) lives in the extension, which has the document.
-import { ResponseError, type Connection } from 'vscode-languageserver/node';
-import type { Engine, EngineResult } from '../engine/engine';
-import { EngineError } from '../engine/errors';
-import { InlineCompletionRequest, PhiErrorCodes, type InlineCompletionParams, type InlineCompletionResult, type PhiErrorData } from '../protocol';
+import type { Connection } from 'vscode-languageserver/node';
+import type { GenerationResult, InferenceEngine } from '../inferenceEngine';
+import { toResponseError } from '../engineError';
+import { InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult } from '../protocol';
 import { buildCompletionPrompt } from './completionPrompt';
 import { shapeCompletion } from './completionShaper';
 
@@ -20,7 +20,7 @@ const MAX_TOKENS = { line: 48, block: 160 } as const;
 const PREFILL_CHUNK = 64;
 
 export class CompletionService {
-  constructor(private readonly engine: Pick<Engine, 'generate'>) {}
+  constructor(private readonly engine: Pick<InferenceEngine, 'generate'>) {}
 
   async complete(params: InlineCompletionParams, signal?: AbortSignal): Promise<InlineCompletionResult> {
     const prompt = buildCompletionPrompt(params);
@@ -33,7 +33,7 @@ export class CompletionService {
     let complete = false;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    let result: EngineResult;
+    let result: GenerationResult;
     try {
       result = await this.engine.generate(
         {
@@ -62,7 +62,8 @@ export class CompletionService {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    const base = { mode: prompt.mode, usage: result.usage, timings: result.timings };
+    const { promptTokens, reusedTokens, completionTokens } = result.usage; // the wire's figures, not an engine's extras
+    const base = { mode: prompt.mode, usage: { promptTokens, reusedTokens, completionTokens }, timings: result.timings };
     // Stopped by its own caller or by the scheduler: no suggestion (the user moved on).
     if (result.finishReason === 'cancelled' && !complete && !timedOut) {
       return { ...base, text: '', finishReason: 'cancelled', cancelCause: result.cancelCause ?? 'caller' };
@@ -74,7 +75,7 @@ export class CompletionService {
 }
 
 /** Serves phi/inlineCompletion on `connection`; $/cancelRequest reaches the engine through the token. */
-export function registerCompletions(connection: Connection, engine: Pick<Engine, 'generate'>): void {
+export function registerCompletions(connection: Connection, engine: Pick<InferenceEngine, 'generate'>): void {
   const service = new CompletionService(engine);
   connection.onRequest(InlineCompletionRequest, async (params, token) => {
     const abort = new AbortController();
@@ -82,8 +83,7 @@ export function registerCompletions(connection: Connection, engine: Pick<Engine,
     try {
       return await service.complete(params, abort.signal);
     } catch (e) {
-      const error = e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e));
-      throw new ResponseError<PhiErrorData>(PhiErrorCodes.engine, error.message, error.toJSON());
+      throw toResponseError(e);
     } finally {
       subscription.dispose();
     }

@@ -21,11 +21,18 @@ export interface Backend {
   readonly rewindIsFree?: boolean;
   /** Forgets cached positions from `length` on (prefix reuse, rewind). */
   truncate(length: number): void;
-  /**
-   * Benchmarks only: makes the (empty) cache hold `length` positions whose keys and values `write` makes up, one
-   * head's rows at a time, so that decode speed at a long context is measured without prefilling it first (a step
-   * costs the same whatever the values are).
-   */
-  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void): void;
   release(): Promise<void>;
+}
+
+/**
+ * Benchmarks only, and optional (the generation loop never calls it): a backend that can make its (empty) cache hold
+ * `length` positions whose keys and values `write` makes up, one head's rows at a time, so that decode speed at a
+ * long context is measured without prefilling it first (a step costs the same whatever the values are).
+ */
+export interface BenchmarkFill {
+  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void): void;
+}
+
+export function canFillForBenchmark(backend: Backend): backend is Backend & BenchmarkFill {
+  return typeof (backend as Partial<BenchmarkFill>).fillForBenchmark === 'function';
 }

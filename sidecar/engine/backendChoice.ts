@@ -3,7 +3,7 @@
 // the plain onnxruntime-node one always loads. `auto` prefers a GPU when one loads, then the native backend, then
 // the plain one, and says why the native backend is not the one running.
 import type { Backend } from './backend';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 import { ProvidersFailedError, providerCandidates, type ExecutionProviderChoice, type ProviderFailure } from './executionProvider';
 import { lastLogitsGraph, type GraphChoice } from './graphRewrite';
 import type { ModelFolder } from './modelFolder';

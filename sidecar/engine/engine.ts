@@ -4,11 +4,14 @@
 // cache, and what waits can still be reordered: interactive turns first, completions only when nothing else waits.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EngineError } from './errors';
+import type { InferenceEngine, LoadRequest } from '../inferenceEngine';
+import type { CountTokensParams, CountTokensResult } from '../protocol';
+import { EngineError } from '../engineError';
 import type { GenerateRequest, GenerateResult } from './generate';
 import type { ChatMessage, ToolDefinition } from './template';
 import type { RenderedPrompt } from './promptBuilder';
 import { Scheduler, type CancelCause, type Job, type Priority } from './scheduler';
+import { TokenCounter } from './tokenCounter';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
 export type { RenderedPrompt } from './promptBuilder';
@@ -58,8 +61,13 @@ function notStarted(cause: CancelCause): EngineResult {
   };
 }
 
-export class Engine {
+/** The local engine: ONNX Runtime in a worker thread of the sidecar. */
+export class Engine implements InferenceEngine {
   private worker: Worker | undefined;
+  private readonly counter = new TokenCounter();
+
+  /** `defaults`: load options every load gets (the composition root injects the replay test double this way). */
+  constructor(private readonly defaults: LoadOptions = {}) {}
   private readonly scheduler = new Scheduler<EngineJob>();
   private nextId = 1;
   private loadedModel: ModelInfo | undefined;
@@ -74,8 +82,9 @@ export class Engine {
     return this.scheduler.queued.length;
   }
 
-  async load(dir: string, options: LoadOptions & { onProgress?(message: string): void } = {}): Promise<ModelInfo> {
-    const { onProgress, ...loadOptions } = options;
+  async load(request: LoadRequest & LoadOptions): Promise<ModelInfo> {
+    const { dir, onProgress, ...options } = request;
+    const loadOptions = { ...this.defaults, ...options };
     this.loadedModel = undefined;
     const info = (await this.call({ kind: 'load', dir, options: loadOptions }, { onProgress })) as ModelInfo;
     this.loadedModel = info;
@@ -113,6 +122,14 @@ export class Engine {
   /** The exact prompt text and token ids the engine would feed for a conversation. */
   async renderPrompt(messages: ChatMessage[], tools?: ToolDefinition[]): Promise<RenderedPrompt> {
     return (await this.call({ kind: 'prompt', messages, tools })) as RenderedPrompt;
+  }
+
+  /**
+   * Counted on this (the sidecar's main) thread, not in the worker: the worker runs one request at a time, so a count
+   * would wait behind a whole answer, and VS Code's Chat counts many times while it builds a prompt.
+   */
+  async countTokens(params: CountTokensParams): Promise<CountTokensResult> {
+    return this.counter.count(this.loadedModel?.dir, params);
   }
 
   /** Forgets the cached conversation. */

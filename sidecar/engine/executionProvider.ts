@@ -2,9 +2,11 @@
 // falls back to the CPU, which always loads; every provider that failed is reported with its reason, so a
 // user whose GPU is not used can see why.
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 
-export type ExecutionProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml';
+import type { ExecutionProviderChoice } from '../protocol';
+
+export type { ExecutionProviderChoice };
 export const EXECUTION_PROVIDER_CHOICES: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml'];
 
 export interface ProviderFailure {

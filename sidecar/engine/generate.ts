@@ -2,17 +2,17 @@
 // token, the end of a tool call, the token limit or a cancel. Streams text that is always whole UTF-8 characters;
 // a tool call's text is not streamed but returned on its own (`toolCall`).
 import type { Backend } from './backend';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
 import type { PromptBuilder } from './promptBuilder';
 import { DraftLength, lookupDraft } from './promptLookup';
 import type { ReplayScript } from './replay';
 import type { ChatMessage, ToolDefinition } from './template';
-import { ToolCallGrammars } from './toolCallConstraint';
-import { ToolCallDecoding, type ToolCallTokens, type ToolChoice } from './toolCallDecoding';
+import { ToolCallGrammars } from '../toolCalls/toolCallConstraint';
+import { ToolCallDecoding, type ToolCallTokens, type ToolChoice } from '../toolCalls/toolCallDecoding';
 
-export type { ToolChoice } from './toolCallDecoding';
+export type { ToolChoice } from '../toolCalls/toolCallDecoding';
 
 /** Anything with an `aborted` flag: an AbortSignal, or the worker's shared cancel flag. */
 export interface CancelSignal {

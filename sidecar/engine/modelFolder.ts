@@ -4,7 +4,7 @@
 // names the file and says what is wrong with it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 import { checkExternalData, readGraphSummary, type GraphSummary, type GraphValue } from './onnxGraph';
 
 export interface IoNames {

@@ -1,6 +1,6 @@
 // TEST DOUBLE — replay mode. Editor and sidecar tests need "the model" to give a known answer (a specific tool
-// call, say), which random test weights never do. With PHI_LOCAL_REPLAY=/path/replies.json set for the sidecar, the
-// engine's worker loads the model as usual (everything else stays real), but each generation takes its tokens from
+// call, say), which random test weights never do. With PHI_LOCAL_REPLAY=/path/replies.json set for the sidecar, its
+// composition root (sidecar/engineChoice.ts) hands the file to the engine, whose worker loads the model as usual (everything else stays real), but each generation takes its tokens from
 // the next canned reply instead of sampling: the reply is tokenized by the model's own tokenizer and fed token by
 // token through the same loop (forward passes, streaming, stop tokens, tool-call detection). The sidecar's log says
 // "replay mode" when it is on.
@@ -16,7 +16,7 @@
 //   constrained, so an entry can also hold a broken call to test how it is refused;
 // - once all are used, a generation fails with a clear error.
 import * as fs from 'node:fs';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 import type { PhiTokenizer } from './tokenizer';
 
 export const REPLAY_ENV = 'PHI_LOCAL_REPLAY';
@@ -26,10 +26,8 @@ export class ReplayScript {
 
   constructor(readonly file: string, private readonly replies: readonly string[]) {}
 
-  /** The script named by $PHI_LOCAL_REPLAY, if set. A file that is missing or not a list of strings is an error. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): ReplayScript | undefined {
-    const file = env[REPLAY_ENV];
-    if (!file) return undefined;
+  /** The script in `file`. A file that is missing or not a list of strings is an error. */
+  static fromFile(file: string): ReplayScript {
     let replies: unknown;
     try {
       replies = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -1,18 +1,9 @@
 // Picks the next token from a row of logits: greedy, or sampled with temperature, top-k, top-p and a
 // repetition penalty, from a seeded generator so that a given seed always gives the same text.
 
-export interface SamplingOptions {
-  /** 0 (or topK 1) means greedy. */
-  temperature?: number;
-  /** Keep only the k most likely tokens; 0 means no limit. */
-  topK?: number;
-  /** Keep the smallest set of tokens whose probability adds up to at least p; 1 means no limit. */
-  topP?: number;
-  /** > 1 makes tokens already in the context less likely (the CTRL / Hugging Face rule). */
-  repetitionPenalty?: number;
-  /** Seed for reproducible sampling; a random one when not given. */
-  seed?: number;
-}
+import type { SamplingOptions } from '../protocol';
+
+export type { SamplingOptions };
 
 /** mulberry32: small, fast, and good enough for picking tokens. */
 export function seededRandom(seed: number): () => number {

@@ -15,19 +15,9 @@
 //   (same JSON style, which is also what the model emits), inside the usual `<|assistant|>…<|end|>`.
 import { Template } from '@huggingface/jinja';
 
-export interface ToolCall { name: string; arguments: Record<string, unknown> }
+import type { ChatMessage, ToolCall, ToolDefinition } from '../protocol';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string;
-  /** Calls the assistant made in this turn (assistant messages only). */
-  toolCalls?: ToolCall[];
-  /** Name of the tool that produced a 'tool' message; the Phi-4 format has no place for it, so it is not rendered. */
-  name?: string;
-}
-
-/** A tool the model may call; `parameters` is a JSON schema of its arguments. */
-export interface ToolDefinition { name: string; description?: string; parameters?: Record<string, unknown> }
+export type { ChatMessage, ToolCall, ToolDefinition };
 
 export interface RenderOptions {
   /** Tools offered to the model; none (or an empty list) renders no `<|tool|>` block. */

@@ -2,7 +2,7 @@
 // BPE plus the Phi-4 added tokens `<|user|>`, `<|end|>`, … at 199999 and 200018–200028), and a streaming
 // detokenizer that never emits half a UTF-8 character. See shared/reference/phi4-format.md §3.
 import { Tokenizer } from '@huggingface/tokenizers';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 
 /** Turns generated ids into text as they arrive. */
 export interface StreamDecoder {

@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Backend } from './backend';
 import { createBackend } from './backendChoice';
-import { EngineError } from './errors';
+import { EngineError } from '../engineError';
 import { Generator } from './generate';
 import { readModelFolder } from './modelFolder';
 import { PromptBuilder } from './promptBuilder';
@@ -27,8 +27,8 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   const prompts = PromptBuilder.fromFolder(folder);
   post({ kind: 'progress', id, message: 'Loading the model into ONNX Runtime' });
   const { backend, fallbacks, backendReason, warnings } = await createBackend(folder, options);
-  // TEST DOUBLE: with $PHI_LOCAL_REPLAY set, answers are canned replies (replay.ts); the log says so.
-  const replay = ReplayScript.fromEnv();
+  // TEST DOUBLE: given a replay file, answers are canned replies (replay.ts); the log says so.
+  const replay = options.replayFile ? ReplayScript.fromFile(options.replayFile) : undefined;
   const generator = new Generator(backend, prompts, folder.config, { ...options, replay });
   loaded = { generator, backend };
   return {

@@ -2,11 +2,11 @@
 // create and run block the thread they run on for seconds, so the model lives in the worker and the main
 // thread stays free to answer status and cancel.
 import type { BackendChoice } from './backendChoice';
-import type { EngineErrorCode } from './errors';
+import type { EngineErrorCode } from '../engineError';
 import type { ExecutionProviderChoice, ProviderFailure } from './executionProvider';
 import type { GenerateRequest, GenerateResult } from './generate';
 import type { RenderedPrompt } from './promptBuilder';
-import type { ChatMessage, ToolDefinition } from './template';
+import type { ChatMessage, ModelInfo, ToolDefinition } from '../protocol';
 
 export interface LoadOptions {
   /** Which forward-pass implementation; `auto` (default): a GPU if one loads, else native, else onnxruntime-node. */
@@ -20,25 +20,11 @@ export interface LoadOptions {
   maxNewTokens?: number;
   /** Load the official graph as it is, without the last-position-logits rewrite. Default true. */
   rewriteGraph?: boolean;
+  /** TEST DOUBLE: answers are the canned replies of this file (replay.ts), not the model's. */
+  replayFile?: string;
 }
 
-export interface ModelInfo {
-  dir: string;
-  /** The implementation running the forward pass: 'native' or 'onnxruntime-node'. */
-  backend: string;
-  /** Why the native backend is not the one running; unset when it is. */
-  backendReason?: string;
-  executionProvider: string;
-  /** Providers tried before the one that runs, and why they failed. */
-  fallbacks: ProviderFailure[];
-  contextLength: number;
-  modelContextLength: number;
-  numLayers: number;
-  vocabSize: number;
-  kvType: string;
-  loadMs: number;
-  warnings: string[];
-}
+export type { ModelInfo };
 
 
 export type HostMessage =

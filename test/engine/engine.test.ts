@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Engine } from '../../sidecar/engine/engine';
-import { EngineError } from '../../sidecar/engine/errors';
+import { EngineError } from '../../sidecar/engineError';
 import type { ChatMessage } from '../../sidecar/engine/template';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 
@@ -25,7 +25,7 @@ describe('engine in a worker thread (tiny model)', () => {
     let last = performance.now();
     const timer = setInterval(() => { const t = performance.now(); worstGap = Math.max(worstGap, t - last); last = t; ticks++; }, 5);
     const started = performance.now();
-    const info = await engine.load(dir, { executionProvider: 'cpu', threads: 2, onProgress: (m) => progress.push(m) });
+    const info = await engine.load({ dir, executionProvider: 'cpu', threads: 2, onProgress: (m) => progress.push(m) });
     const loadMs = performance.now() - started;
     clearInterval(timer);
     assert.equal(info.executionProvider, 'cpu');
@@ -90,7 +90,7 @@ describe('engine in a worker thread (tiny model)', () => {
   });
 
   it('a broken folder is refused with its own error, and the engine stays usable', async () => {
-    await assert.rejects(engine.load('/nonexistent/model'), (e: unknown) => {
+    await assert.rejects(engine.load({ dir: '/nonexistent/model' }), (e: unknown) => {
       assert.ok(e instanceof EngineError);
       assert.equal(e.code, 'model-folder');
       assert.match(e.message, /does not exist/);
@@ -98,12 +98,12 @@ describe('engine in a worker thread (tiny model)', () => {
     });
     assert.equal(engine.model, undefined);
     await assert.rejects(engine.generate({ messages: chat }), (e: unknown) => e instanceof EngineError && e.code === 'no-model');
-    await engine.load(dir, { executionProvider: 'cpu', threads: 2 });
+    await engine.load({ dir, executionProvider: 'cpu', threads: 2 });
     assert.equal((await engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false })).usage.completionTokens, 2);
   });
 
   it('a GPU provider that cannot load falls back to the CPU and says why', async () => {
-    const info = await engine.load(dir, { executionProvider: 'webgpu', threads: 2 });
+    const info = await engine.load({ dir, executionProvider: 'webgpu', threads: 2 });
     assert.equal(info.backend, 'onnxruntime-node');
     assert.match(info.backendReason ?? '', /native backend runs on the CPU only, and webgpu was asked for/);
     if (info.executionProvider === 'webgpu') {
@@ -114,7 +114,7 @@ describe('engine in a worker thread (tiny model)', () => {
       assert.ok(info.fallbacks[0].reason.length > 10, `reason: ${info.fallbacks[0].reason}`);
     }
     if (process.platform !== 'win32') {
-      const dml = await engine.load(dir, { executionProvider: 'dml', threads: 2 });
+      const dml = await engine.load({ dir, executionProvider: 'dml', threads: 2 });
       assert.equal(dml.executionProvider, 'cpu');
       assert.deepEqual(dml.fallbacks, [{ provider: 'dml', reason: 'DirectML exists only on Windows.' }]);
     }

@@ -2,7 +2,7 @@
 // prompt too long, and the LongRoPE switch at 4096.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EngineError } from '../../sidecar/engine/errors';
+import { EngineError } from '../../sidecar/engineError';
 import { Generator } from '../../sidecar/engine/generate';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
 import { OrtBackend } from '../../sidecar/engine/ortBackend';

@@ -16,7 +16,6 @@ export class RecordingBackend implements Backend {
     return logits;
   }
   truncate(length: number) { this.inner.truncate(length); }
-  fillForBenchmark(length: number, write: (rows: Float32Array | Uint16Array) => void) { this.inner.fillForBenchmark(length, write); }
   release() { return this.inner.release(); }
 }
 

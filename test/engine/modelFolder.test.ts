@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError } from '../../sidecar/engine/errors';
+import { EngineError } from '../../sidecar/engineError';
 import { readModelFolder } from '../../sidecar/engine/modelFolder';
 import { ensureModel } from '../fixtures/models';
 

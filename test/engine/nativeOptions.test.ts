@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError } from '../../sidecar/engine/errors';
+import { EngineError } from '../../sidecar/engineError';
 import { lastLogitsGraph, type GraphChoice } from '../../sidecar/engine/graphRewrite';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
 import { NativeBackend, type NativeBackendOptions } from '../../sidecar/engine/native/nativeBackend';

@@ -10,7 +10,7 @@ import { OrtBackend } from '../../sidecar/engine/ortBackend';
 import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { ReplayScript } from '../../sidecar/engine/replay';
 import type { ChatMessage, ToolDefinition } from '../../sidecar/engine/template';
-import { parseToolCalls } from '../../sidecar/tools/toolCallParser';
+import { parseToolCalls } from '../../sidecar/toolCalls/toolCallParser';
 import { ensureModel } from '../fixtures/models';
 
 const notCancelled = { aborted: false };

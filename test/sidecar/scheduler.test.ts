@@ -81,7 +81,7 @@ describe('engine scheduling (tiny model, real worker thread)', () => {
 
   before(async () => {
     engine = new Engine();
-    await engine.load(ensureModel('tiny'), { executionProvider: 'cpu', threads: 2 });
+    await engine.load({ dir: ensureModel('tiny'), executionProvider: 'cpu', threads: 2 });
   });
   after(() => engine?.dispose());
 

@@ -1,11 +1,11 @@
-// phi/countTokens' counter (sidecar/tokenCount.ts) against the engine's own prompt builder, on the tiny model's
+// phi/countTokens' counter (sidecar/engine/tokenCounter.ts) against the engine's own prompt builder, on the tiny model's
 // folder (its tokenizer and template are the real Phi-4-mini ones).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { readModelFolder } from '../../sidecar/engine/modelFolder';
 import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import type { ChatMessage } from '../../sidecar/engine/template';
-import { TokenCounter } from '../../sidecar/tokenCount';
+import { TokenCounter } from '../../sidecar/engine/tokenCounter';
 import { ensureModel } from '../fixtures/models';
 
 /** Phi-4-mini's marker tokens and their ids (../shared/reference/phi4-format.md §3, tokenizer.json added_tokens). */

@@ -2,8 +2,8 @@
 // bitmask that applies the grammar. The grammar itself runs on the real vocabulary in test/engine/toolCallConstraint.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyBitmask } from '../../sidecar/engine/toolCallConstraint';
-import { ToolCallDecoding, type ToolChoice } from '../../sidecar/engine/toolCallDecoding';
+import { applyBitmask } from '../../sidecar/toolCalls/toolCallConstraint';
+import { ToolCallDecoding, type ToolChoice } from '../../sidecar/toolCalls/toolCallDecoding';
 
 const tokens = { start: 7, end: 8 };
 const tools = [{ name: 'f' }];

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { GenerateRequest, GenerateResult } from '../../sidecar/engine/generate';
 import type { ToolDefinition } from '../../sidecar/engine/template';
 import type { ChatParams, ToolCallInfo, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
-import { runChatTurn, type TurnIO } from '../../sidecar/tools/toolFlow';
+import { runChatTurn, type TurnIO } from '../../sidecar/chat/chatTurn';
 
 const tools: ToolDefinition[] = [{
   name: 'read_file',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ToolCall, ToolDefinition } from '../../sidecar/engine/template';
-import { parseToolCalls } from '../../sidecar/tools/toolCallParser';
+import { parseToolCalls } from '../../sidecar/toolCalls/toolCallParser';
 
 const tools: ToolDefinition[] = [
   {

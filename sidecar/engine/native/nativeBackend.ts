@@ -6,7 +6,7 @@
 // buffer; when more rows are needed ORT allocates them for that one run.
 import * as koffi from 'koffi';
 import type { Backend, BackendInfo } from '../backend';
-import { EngineError } from '../errors';
+import { EngineError } from '../../engineError';
 import { float16ToFloat32 } from '../float16';
 import type { ModelConfig } from '../modelFolder';
 import { NativeBuffer } from './nativeMemory';

@@ -5,7 +5,7 @@
 // makes ("5" for 5, "true" for true) are coerced rather than refused (coerceTypes), as the arguments are meant for
 // the tool, not for a strict API client.
 import Ajv, { type ValidateFunction } from 'ajv';
-import type { ToolCall, ToolDefinition } from '../engine/template';
+import type { ToolCall, ToolDefinition } from '../protocol';
 
 export class ToolCallValidator {
   private readonly ajv = new Ajv({ allErrors: true, coerceTypes: true, strict: false, validateSchema: false });

@@ -3,10 +3,10 @@
 // answer, and VS Code's Chat counts many times while it builds a prompt. The prompt builder (tokenizer and template,
 // about 150 MB and a second to build) is made on the first count for a folder, not at load, so it costs nothing
 // where nobody counts.
-import { EngineError } from './engine/errors';
-import { readModelFolder } from './engine/modelFolder';
-import { PromptBuilder } from './engine/promptBuilder';
-import type { CountTokensParams, CountTokensResult } from './protocol';
+import type { CountTokensParams, CountTokensResult } from '../protocol';
+import { EngineError } from '../engineError';
+import { readModelFolder } from './modelFolder';
+import { PromptBuilder } from './promptBuilder';
 
 export class TokenCounter {
   private built: { dir: string; prompts: PromptBuilder } | undefined;
@@ -32,10 +32,5 @@ export class TokenCounter {
   private promptsFor(dir: string): PromptBuilder {
     if (this.built?.dir !== dir) this.built = { dir, prompts: PromptBuilder.fromFolder(readModelFolder(dir)) };
     return this.built.prompts;
-  }
-
-  /** Forgets the tokenizer (the model was unloaded or another one loads). */
-  clear(): void {
-    this.built = undefined;
   }
 }

@@ -1,7 +1,7 @@
 // The JSON schema of a tool-call list, the payload between `<|tool_call|>` and `<|/tool_call|>`:
 // `[{"name": <a declared tool>, "arguments": <that tool's parameters>}, ...]`. The constrained decoder compiles it
-// into a grammar; the same shape is what the parser accepts (sidecar/tools/toolCallParser.ts).
-import type { ToolDefinition } from './template';
+// into a grammar; the same shape is what the parser accepts (toolCallParser.ts).
+import type { ToolDefinition } from '../protocol';
 
 /** A tool without a parameter schema takes no arguments: `{}`. */
 const NO_ARGUMENTS = { type: 'object', properties: {}, additionalProperties: false };

@@ -8,9 +8,9 @@
 // schemas itself, and gives a mask in well under a millisecond on most steps of Phi-4-mini's 200,064-token vocabulary
 // (bench/toolCallConstraint.ts). A hand-written JSON-schema automaton would have to redo all of that.
 import type * as XGrammar from '@mlc-ai/web-xgrammar';
-import { EngineError } from './errors';
-import type { ToolDefinition } from './template';
-import type { PhiTokenizer } from './tokenizer';
+import { EngineError } from '../engineError';
+import type { ToolDefinition } from '../protocol';
+import type { PhiTokenizer } from '../engine/tokenizer';
 import { toolCallListSchema } from './toolCallSchema';
 
 /** The JSON style the model's calls are constrained to: Python json.dumps' separators on one line (template.ts). */
@@ -89,7 +89,7 @@ export class ToolCallGrammars {
       return await compileSchema(toolCallListSchema(tools, { maxCalls }));
     } catch (e) {
       // A schema feature xgrammar does not support: constrain the call's shape and names only; the arguments are
-      // still validated against the schema after the call (sidecar/tools/toolCallValidator.ts).
+      // still validated against the schema after the call (toolCallValidator.ts).
       try {
         return await compileSchema(toolCallListSchema(tools, { maxCalls, looseArguments: true }));
       } catch {

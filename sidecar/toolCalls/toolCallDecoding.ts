@@ -1,8 +1,8 @@
 // Tool calls during generation, token by token: Phi-4-mini starts a call with the `<|tool_call|>` token and ends it
 // with `<|/tool_call|>` (shared/reference/phi4-format.md §4). Before a call, the tool choice decides whether the
 // call token may (auto), must (required) or must not (none) come; inside a call, the grammar decides what may come.
-import { EngineError } from './errors';
-import type { ToolDefinition } from './template';
+import { EngineError } from '../engineError';
+import type { ToolDefinition } from '../protocol';
 import type { ToolCallGrammars, ToolCallMatcher } from './toolCallConstraint';
 
 export type ToolChoice = 'auto' | 'required' | 'none';

@@ -10,7 +10,7 @@
 // commas, comments, concatenated values); this file only finds the JSON, refuses cut-off calls (which jsonrepair
 // would silently close), and maps the shapes onto {name, arguments}.
 import { jsonrepair } from 'jsonrepair';
-import type { ToolCall, ToolDefinition } from '../engine/template';
+import type { ToolCall, ToolDefinition } from '../protocol';
 import { ToolCallValidator } from './toolCallValidator';
 
 export type ToolCallParse =

@@ -9,21 +9,17 @@
 // The turn's messages (ChatResult.messages) are the assistant's calls, the tool results and the final answer, in the
 // form template.ts renders back to the very tokens that were generated and fed, so the next turn reuses the cache.
 import { randomUUID } from 'node:crypto';
-import type { GenerateRequest, GenerateResult } from '../engine/generate';
-import type { ChatMessage } from '../engine/template';
-import type { ChatParams, ChatResult, ToolCallInfo, ToolResult, ToolStepNotice } from '../protocol';
-import { parseToolCalls } from './toolCallParser';
-import { ToolCallValidator } from './toolCallValidator';
+import type { GenerationRequest, GenerationResult } from '../inferenceEngine';
+import type { ChatMessage, ChatParams, ChatResult, ToolCallInfo, ToolResult, ToolStepNotice } from '../protocol';
+import { parseToolCalls } from '../toolCalls/toolCallParser';
+import { ToolCallValidator } from '../toolCalls/toolCallValidator';
 
 export const DEFAULT_MAX_TOOL_CALLS = 5;
-
-/** A generation step as the engine returns it (with why it was cancelled, when it was). */
-type StepResult = GenerateResult & { cancelCause?: string };
 
 /** What the flow needs from the sidecar: the engine, the client, and where the text goes. */
 export interface TurnIO {
   /** One generation step of the turn (the engine, under the turn's cancel signal). */
-  generate(request: GenerateRequest, onText: (text: string, tokens: number) => void): Promise<StepResult>;
+  generate(request: GenerationRequest, onText: (text: string, tokens: number) => void): Promise<GenerationResult>;
   /** The client runs a call (phi/runTool). The flow stops waiting when the turn is cancelled. */
   runTool(call: ToolCallInfo): Promise<ToolResult>;
   /** A call that could not be used (phi/toolStepRefused). */
@@ -38,7 +34,7 @@ export async function runChatTurn(params: ChatParams, io: TurnIO, signal: AbortS
   const maxCalls = params.maxToolCalls ?? DEFAULT_MAX_TOOL_CALLS;
   const validator = new ToolCallValidator(tools);
   const turn: ChatMessage[] = [];
-  const steps: StepResult[] = [];
+  const steps: GenerationResult[] = [];
   let callsMade = 0;
   let generatedTokens = 0;
   let finishReason: ChatResult['finishReason'] = 'stop';
@@ -103,7 +99,7 @@ export async function runChatTurn(params: ChatParams, io: TurnIO, signal: AbortS
     finishReason,
     messages: turn,
     ...(returned ? { toolCalls: returned } : {}),
-  } as ChatResult;
+  };
 }
 
 /** Runs one call on the client; what the model is told, as the tool's result. Never throws. */
@@ -135,7 +131,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  * The turn's figures from its steps: text and tokens joined, completion tokens and step times summed; the prompt
  * and reuse are the first step's (what the conversation cost), totalMs the whole turn's, tool runs included.
  */
-function summed(steps: GenerateResult[], totalMs: number): Omit<ChatResult, 'finishReason' | 'messages'> {
+function summed(steps: GenerationResult[], totalMs: number): Omit<ChatResult, 'finishReason' | 'messages'> {
   const first = steps[0];
   const completionTokens = steps.reduce((n, s) => n + s.usage.completionTokens, 0);
   const prefillMs = steps.reduce((n, s) => n + s.timings.prefillMs, 0);

@@ -1,0 +1,19 @@
+// Where the sidecar's engine is chosen: one line per engine. The composition root (main.ts) asks for the one the
+// extension's settings name (`--engine <name>` on the sidecar's command line; `local` when none is given).
+import { Engine } from './engine/engine';
+import { REPLAY_ENV } from './engine/replay';
+import type { InferenceEngine } from './inferenceEngine';
+
+export const ENGINES = {
+  /**
+   * ONNX Runtime in this process's worker thread, on the model folder's files (sidecar/engine/). TEST DOUBLE for the
+   * editor and sidecar tests: $PHI_LOCAL_REPLAY names canned replies that stand in for the model's (replay.ts).
+   */
+  local: (env: NodeJS.ProcessEnv): InferenceEngine => new Engine({ replayFile: env[REPLAY_ENV] || undefined }),
+} as const;
+
+export type EngineName = keyof typeof ENGINES;
+
+export function isEngineName(name: string): name is EngineName {
+  return Object.hasOwn(ENGINES, name);
+}

@@ -1,0 +1,73 @@
+// The sidecar's services on one JSON-RPC connection, over whichever engine the composition root (main.ts) chose:
+// status and model loading here; chat (chat/), inline completions (completions/), the Doctor's checks
+// (diagnostics.ts) each in their own file. Every failure goes out through toResponseError (engineError.ts).
+import type { Connection } from 'vscode-languageserver/node';
+import { registerChat } from './chat/chatService';
+import { registerCompletions } from './completions/completionService';
+import { registerDiagnostics } from './diagnostics';
+import { toResponseError } from './engineError';
+import type { InferenceEngine } from './inferenceEngine';
+import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest } from './protocol';
+import { StatusBoard } from './statusBoard';
+
+/** Wires the phi/* methods of `connection` to `engine` and starts listening. */
+export function serve(connection: Connection, engine: InferenceEngine): void {
+  const board = new StatusBoard(connection);
+  const { status } = board;
+
+  connection.onInitialize(() => ({
+    capabilities: {},
+    serverInfo: { name: 'phi-local-sidecar', version: '0.1.0' },
+  }));
+
+  connection.onRequest(StatusRequest, () => board.snapshot());
+
+  connection.onRequest(LoadModelRequest, async (params) => {
+    const workDone = connection.window.attachWorkDoneProgress(params.workDoneToken);
+    Object.assign(status, { state: 'loading', loading: params.dir, model: undefined, error: undefined });
+    board.publish();
+    workDone.begin('Loading the model', undefined, params.dir, false);
+    try {
+      const info = await engine.load({
+        dir: params.dir, executionProvider: params.executionProvider, threads: params.threads, contextLength: params.contextLength,
+        onProgress: (message) => workDone.report(message),
+      });
+      Object.assign(status, { state: 'ready', model: info, loading: undefined });
+      connection.console.info(`Loaded ${info.dir} on ${info.executionProvider} (${info.backend}) in ${Math.round(info.loadMs)} ms.`);
+      for (const f of info.fallbacks) connection.console.warn(`${f.provider} not used: ${f.reason}`);
+      if (info.backendReason) connection.console.info(`Native backend not used: ${info.backendReason}`);
+      for (const w of info.warnings) connection.console.warn(w);
+      return info;
+    } catch (e) {
+      const error = toResponseError(e);
+      Object.assign(status, { state: 'error', loading: undefined, error: error.data });
+      connection.console.error(`Loading ${params.dir} failed: ${error.message}`);
+      throw error;
+    } finally {
+      workDone.done();
+      board.publish();
+    }
+  });
+
+  connection.onRequest(CountTokensRequest, async (params) => {
+    try {
+      return await engine.countTokens(params);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  });
+
+  connection.onRequest(RenderPromptRequest, async (params) => {
+    try {
+      return await engine.renderPrompt(params.messages, params.tools);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  });
+
+  registerChat(connection, engine, board);
+  registerCompletions(connection, engine);
+  registerDiagnostics(connection);
+  connection.onShutdown(() => engine.dispose());
+  connection.listen();
+}
