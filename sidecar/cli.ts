@@ -2,7 +2,9 @@
 // phi-local: the engine from a terminal, with no VS Code.
 //   phi-local chat --model DIR ["prompt"]          one answer, or an interactive chat without a prompt
 //   phi-local prompt --model DIR conversation.json  the exact prompt text and token ids for {messages, tools}
+//   phi-local serve --model DIR                     an OpenAI-compatible endpoint (serve/openaiServer.ts)
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from './engine/engine';
@@ -13,10 +15,13 @@ import { readModelFolder } from './engine/modelFolder';
 import { PromptBuilder } from './engine/promptBuilder';
 import type { SamplingOptions } from './engine/sampling';
 import type { ChatMessage, ToolDefinition } from './engine/template';
+import { serveOpenAi } from './serve/openaiServer';
 
 const USAGE = `Usage:
   phi-local chat --model DIR ["prompt"]           answer one prompt; without one, chat interactively
   phi-local prompt --model DIR conversation.json  print the prompt text and token ids for {messages, tools}
+  phi-local serve --model DIR                     serve it at an OpenAI-compatible endpoint (/v1/models,
+                                                  /v1/chat/completions with tools and streaming)
 
 Options for chat:
   --ep auto|cpu|webgpu|cuda|dml   execution provider (default auto: the best one that loads)
@@ -27,6 +32,12 @@ Options for chat:
   --top-k K  --top-p P  --repetition-penalty R  --seed S
   --system TEXT                   a system message
   --json                          print the result as JSON instead of streaming text
+
+Options for serve (and --ep, --threads, --context as for chat):
+  --host H        address to listen on (default 127.0.0.1; any other needs an API key)
+  --port P        default 8000
+  --api-key K     require Authorization: Bearer K (or set PHI_LOCAL_API_KEY)
+  --model-id ID   the name clients use (default: the model folder's name)
 
 In the interactive chat: /new starts over, /exit (or Ctrl+D) quits, Ctrl+C stops the answer being written.`;
 
@@ -45,6 +56,10 @@ const { values: opts, positionals } = parseArgs({
     seed: { type: 'string' },
     system: { type: 'string' },
     json: { type: 'boolean', default: false },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8000' },
+    'api-key': { type: 'string' },
+    'model-id': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -68,7 +83,8 @@ function speedLine(r: GenerateResult, provider: string): string {
     `at ${t.prefillTokensPerSecond.toFixed(1)} tok/s (${r.usage.reusedTokens} reused) · ${provider} · ${r.finishReason}`;
 }
 
-async function chat(): Promise<void> {
+/** The engine with the model of --model loaded, its load reported on stderr. */
+async function loadedEngine(): Promise<{ engine: Engine; info: Awaited<ReturnType<Engine['load']>> }> {
   const ep = opts.ep as ExecutionProviderChoice;
   if (!EXECUTION_PROVIDER_CHOICES.includes(ep)) fail(`--ep must be one of ${EXECUTION_PROVIDER_CHOICES.join(', ')}.`);
   const engine = new Engine();
@@ -81,7 +97,29 @@ async function chat(): Promise<void> {
   if (info.backendReason) process.stderr.write(`(native backend not used: ${info.backendReason})\n`);
   for (const w of info.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stderr.write(`Loaded in ${(info.loadMs / 1000).toFixed(1)} s on ${info.executionProvider} (${info.backend}), context ${info.contextLength}.\n`);
+  return { engine, info };
+}
 
+async function serve(): Promise<void> {
+  const { engine, info } = await loadedEngine();
+  const server = await serveOpenAi(engine, {
+    host: opts.host, port: num(opts.port), apiKey: opts['api-key'] ?? process.env.PHI_LOCAL_API_KEY,
+    modelId: opts['model-id'] ?? path.basename(path.resolve(info.dir)),
+    log: (line) => process.stderr.write(`${line}\n`),
+  }).catch((e: Error) => fail(e.message));
+  process.stderr.write(`Serving ${info.dir} at ${server.url} (Ctrl+C stops).\n`);
+  process.stdout.write(`${server.url}\n`);
+  const stop = async () => {
+    await server.close();
+    await engine.dispose();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function chat(): Promise<void> {
+  const { engine, info } = await loadedEngine();
   const sampling: SamplingOptions = {
     temperature: num(opts.temperature), topK: num(opts['top-k']), topP: num(opts['top-p']),
     repetitionPenalty: num(opts['repetition-penalty']), seed: num(opts.seed),
@@ -166,6 +204,7 @@ async function main(): Promise<void> {
   switch (positionals[0]) {
     case 'chat': return chat();
     case 'prompt': return prompt();
+    case 'serve': return serve();
     default: fail(`unknown command "${positionals[0]}".\n${USAGE}`);
   }
 }
