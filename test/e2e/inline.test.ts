@@ -136,6 +136,9 @@ describe('inline explanation, refactors and completions in code-server (tiny mod
     await wb.page.locator('.monaco-diff-editor').first().waitFor();
     const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: 'apply the change' });
     await toast.waitFor({ timeout: 30_000 });
+    // The progress notification is closed when the answer is done, but VS Code removes its toast a moment later and
+    // the toasts then move: a click while they move can land on the wrong one (seen on a loaded CI machine).
+    await wb.page.locator('.notifications-toasts .notification-toast', { hasText: 'Cancel stops it' }).waitFor({ state: 'detached', timeout: 30_000 });
     await wb.screenshot('refactor-diff-preview');
     await toast.getByRole('button', { name: 'Accept' }).click();
     await diffTab.waitFor({ state: 'detached', timeout: 10_000 });
