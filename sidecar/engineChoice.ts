@@ -3,6 +3,7 @@
 import { Engine } from './engine/engine';
 import { REPLAY_ENV } from './engine/replay';
 import type { InferenceEngine } from './inferenceEngine';
+import { RemoteEngine } from './remote/remoteEngine';
 
 export const ENGINES = {
   /**
@@ -10,6 +11,10 @@ export const ENGINES = {
    * editor and sidecar tests: $PHI_LOCAL_REPLAY names canned replies that stand in for the model's (replay.ts).
    */
   local: (env: NodeJS.ProcessEnv): InferenceEngine => new Engine({ replayFile: env[REPLAY_ENV] || undefined }),
+  /** An OpenAI-compatible server (sidecar/remote/): its URL, model and key come in the sidecar's environment. */
+  remote: (env: NodeJS.ProcessEnv): InferenceEngine => new RemoteEngine({
+    url: env.PHI_LOCAL_REMOTE_URL ?? '', model: env.PHI_LOCAL_REMOTE_MODEL || undefined, apiKey: env.PHI_LOCAL_REMOTE_KEY || undefined,
+  }),
 } as const;
 
 export type EngineName = keyof typeof ENGINES;

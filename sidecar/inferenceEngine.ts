@@ -41,6 +41,8 @@ export interface GenerationResult {
   finishReason: 'stop' | 'length' | 'cancelled' | 'tool-call';
   /** Set when cancelled: by the caller, or (background work) by a newer or more urgent request. */
   cancelCause?: CancelCause;
+  /** Set when the step ended early for a reason outside the model (a remote server's stream broke): what to tell. */
+  interrupted?: string;
   usage: Usage;
   timings: Timings;
   seed: number;

@@ -191,6 +191,8 @@ export interface ChatResult {
   finishReason: 'stop' | 'length' | 'cancelled' | 'tool-calls';
   /** Who cancelled it: the client, or (for background work) a newer or more urgent request. */
   cancelCause?: CancelCause;
+  /** The answer ended early for a reason outside the model (a remote server's stream broke): what happened. */
+  interrupted?: string;
   usage: Usage;
   timings: Timings;
   /** The sampling seed used (so a sampled answer can be reproduced). */

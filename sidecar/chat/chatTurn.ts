@@ -54,7 +54,7 @@ export async function runChatTurn(params: ChatParams, io: TurnIO, signal: AbortS
     steps.push(step);
     generatedTokens += step.tokenIds.length;
 
-    if (!step.toolCall || step.finishReason === 'cancelled') {
+    if (!step.toolCall || step.finishReason === 'cancelled' || step.interrupted) {
       // An answer, or a turn stopped by the user (a call cut short by a cancel is dropped, not refused).
       turn.push({ role: 'assistant', content: step.text });
       finishReason = step.finishReason === 'tool-call' ? 'stop' : step.finishReason;
@@ -96,6 +96,7 @@ export async function runChatTurn(params: ChatParams, io: TurnIO, signal: AbortS
   return {
     ...summed(steps, performance.now() - started),
     ...(last.cancelCause ? { cancelCause: last.cancelCause } : {}),
+    ...(last.interrupted ? { interrupted: last.interrupted } : {}),
     finishReason,
     messages: turn,
     ...(returned ? { toolCalls: returned } : {}),

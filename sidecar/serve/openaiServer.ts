@@ -118,10 +118,28 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     }
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/v1/models') {
-      return sendJson(res, 200, { object: 'list', data: [{ id: options.modelId, object: 'model', created: 0, owned_by: 'phi-local' }] });
+      return sendJson(res, 200, { object: 'list', data: [{ id: options.modelId, object: 'model', created: 0, owned_by: 'phi-local', max_model_len: engine.model?.contextLength }] });
     }
+    if (req.method === 'POST' && url.pathname === '/tokenize') return tokenize(req, res);
     if (req.method === 'POST' && url.pathname === '/v1/chat/completions') return chatCompletions(req, res);
-    throw new HttpError(404, `No route ${req.method} ${url.pathname}: this server has GET /v1/models and POST /v1/chat/completions.`, 'invalid_request_error', 'not_found');
+    throw new HttpError(404, `No route ${req.method} ${url.pathname}: this server has GET /v1/models, POST /v1/chat/completions and POST /tokenize.`, 'invalid_request_error', 'not_found');
+  };
+
+  /** vLLM's /tokenize: {model, prompt} or {model, messages} → {count, max_model_len, tokens}, by the model's tokenizer. */
+  const tokenize = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const body = (await readBody(req, maxBodyBytes)) as { model?: unknown; prompt?: unknown; messages?: unknown };
+    if (body?.model !== options.modelId) throw new HttpError(404, `The model ${JSON.stringify(body?.model)} does not exist here.`, 'invalid_request_error', 'model_not_found', 'model');
+    let counted;
+    if (typeof body.prompt === 'string') counted = await engine.countTokens({ text: body.prompt });
+    else {
+      try {
+        counted = await engine.countTokens({ messages: chatCompletionRequest({ messages: body.messages }, maxNewTokens).generation.messages });
+      } catch (e) {
+        if (e instanceof BadRequest) throw new HttpError(400, e.message, 'invalid_request_error', null, e.param ?? null);
+        throw e;
+      }
+    }
+    sendJson(res, 200, { count: counted.tokens, max_model_len: engine.model?.contextLength, tokens: [] });
   };
 
   const chatCompletions = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {

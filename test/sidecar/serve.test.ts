@@ -18,7 +18,7 @@ const weather = {
   function: {
     name: 'get_weather',
     description: 'The weather of a city.',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city'], additionalProperties: false },
+    parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Bergen', 'Tromsø'] }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city'], additionalProperties: false },
   },
 };
 

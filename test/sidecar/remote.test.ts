@@ -1,0 +1,187 @@
+// The remote engine (sidecar/remote/) against a real OpenAI-compatible server: `phi-local serve` on the tiny model
+// (no other project's server can run here offline), directly and through the real sidecar (dist/sidecar.js
+// --engine remote, JSON-RPC over IPC): answers equal the server's engine's own, a tool call goes to the client to run
+// and the turn goes on, a cancel stops the server's generation, a server that dies mid-answer leaves what arrived
+// with a note, a wrong key says what to do.
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CancellationTokenSource, createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-languageserver-protocol/node';
+import { Engine } from '../../sidecar/engine/engine';
+import type { GenerationOptions, GenerationRequest, GenerationResult, InferenceEngine } from '../../sidecar/inferenceEngine';
+import { ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, RunToolRequest, type ChatMessage, type RunToolParams } from '../../sidecar/protocol';
+import { RemoteEngine } from '../../sidecar/remote/remoteEngine';
+import { serveOpenAi, type RunningServer } from '../../sidecar/serve/openaiServer';
+import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+
+const sidecar = path.join(__dirname, '..', '..', 'dist', 'sidecar.js');
+const MODEL_ID = 'phi-tiny';
+const chat: ChatMessage[] = [{ role: 'user', content: 'Tell me about the sea.' }];
+// The city is an enum so that the random model's constrained call ends within the token budget (a free string can
+// run on for hundreds of tokens of random text).
+const weather = {
+  name: 'get_weather', description: 'The weather of a city.',
+  parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Bergen', 'Tromsø'] } }, required: ['city'], additionalProperties: false },
+};
+
+/** The server's real engine, each step's result kept (a spy: everything runs for real). */
+class Recorded implements InferenceEngine {
+  readonly results: GenerationResult[] = [];
+  constructor(readonly inner: Engine) {}
+  get model() { return this.inner.model; }
+  load(r: Parameters<Engine['load']>[0]) { return this.inner.load(r); }
+  async generate(request: GenerationRequest, options?: GenerationOptions) {
+    const result = await this.inner.generate(request, options);
+    this.results.push(result);
+    return result;
+  }
+  renderPrompt(...a: Parameters<Engine['renderPrompt']>) { return this.inner.renderPrompt(...a); }
+  countTokens(...a: Parameters<Engine['countTokens']>) { return this.inner.countTokens(...a); }
+  dispose() { return this.inner.dispose(); }
+}
+
+async function until(what: string, probe: () => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (probe()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('remote engine against phi-local serve (tiny model)', () => {
+  let served: Recorded;
+  let server: RunningServer;
+
+  before(async () => {
+    served = new Recorded(new Engine());
+    await served.load({ dir: ensureModel('tiny', EXACT_MODEL), executionProvider: 'cpu', threads: 2 });
+    server = await serveOpenAi(served, { port: 0, modelId: MODEL_ID, maxNewTokens: 100_000 });
+  });
+  after(async () => {
+    await server?.close();
+    await served?.dispose();
+  });
+
+  it('connects, answers as the server\'s own engine does, and counts with the server\'s tokenizer', async () => {
+    const remote = new RemoteEngine({ url: server.url });
+    const info = await remote.load({ dir: '' });
+    assert.equal(info.backend, 'remote');
+    assert.match(info.executionProvider, /^remote \(127\.0\.0\.1:\d+\)$/);
+    assert.equal(info.contextLength, served.model?.contextLength);
+    const request = { messages: chat, maxNewTokens: 16, sampling: { temperature: 0 } };
+    const pieces: string[] = [];
+    const got = await remote.generate(request, { onText: (t) => pieces.push(t) });
+    const direct = await served.inner.generate(request);
+    assert.equal(got.text, direct.text);
+    assert.equal(pieces.join(''), got.text);
+    assert.equal(got.usage.completionTokens, direct.usage.completionTokens);
+    assert.deepEqual(await remote.countTokens({ text: 'Hello there, sea.' }), await served.countTokens({ text: 'Hello there, sea.' }));
+    assert.equal((await remote.countTokens({ messages: chat })).tokens, (await served.countTokens({ messages: chat })).tokens);
+  });
+
+  it('a wrong model or an unreachable server is a load error that says what to do', async () => {
+    await assert.rejects(new RemoteEngine({ url: server.url, model: 'nope' }).load({ dir: '' }), /does not serve "nope"; it lists phi-tiny/);
+    await assert.rejects(new RemoteEngine({ url: 'http://127.0.0.1:9/v1' }).load({ dir: '' }), /Could not reach http:\/\/127\.0\.0\.1:9\/v1 .*check the URL/);
+  });
+
+  it('a wrong key is a 401 that names the fix', async () => {
+    const locked = await serveOpenAi(served, { port: 0, modelId: MODEL_ID, apiKey: 'right' });
+    try {
+      await assert.rejects(new RemoteEngine({ url: locked.url, apiKey: 'wrong' }).load({ dir: '' }), /answered 401.*API key/);
+      assert.equal((await new RemoteEngine({ url: locked.url, apiKey: 'right' }).load({ dir: '' })).backend, 'remote');
+    } finally {
+      await locked.close();
+    }
+  });
+
+  describe('through the real sidecar (--engine remote)', () => {
+    let child: ChildProcess;
+    let rpc: MessageConnection;
+    let onDelta: (turnId: string, text: string) => void = () => {};
+    let runTool: (p: RunToolParams) => { content: string } = () => ({ content: '' });
+
+    before(async () => {
+      child = fork(sidecar, ['--engine', 'remote'], {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env: { ...process.env, PHI_LOCAL_REMOTE_URL: server.url, PHI_LOCAL_REMOTE_MODEL: MODEL_ID },
+      });
+      rpc = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+      rpc.onNotification(ChatDeltaNotification, (d) => onDelta(d.turnId, d.text));
+      rpc.onNotification('phi/statusChanged', () => {});
+      rpc.onNotification('window/logMessage', () => {});
+      rpc.onNotification('$/progress', () => {});
+      rpc.onRequest('window/workDoneProgress/create', () => null);
+      rpc.onRequest(RunToolRequest, (p) => runTool(p));
+      rpc.listen();
+      await rpc.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+      await rpc.sendNotification('initialized', {});
+      const info = await rpc.sendRequest(LoadModelRequest, { dir: '' });
+      assert.equal(info.backend, 'remote');
+    });
+    after(() => {
+      rpc?.dispose();
+      child?.kill('SIGKILL');
+    });
+
+    it('a chat turn streams the server\'s answer', async () => {
+      let streamed = '';
+      onDelta = (id, text) => { if (id === 'r1') streamed += text; };
+      const result = await rpc.sendRequest(ChatRequest, { turnId: 'r1', messages: chat, maxNewTokens: 16 });
+      const direct = await served.inner.generate({ messages: chat, maxNewTokens: 16, sampling: { temperature: 0 } });
+      assert.equal(result.text, direct.text);
+      assert.equal(streamed, result.text);
+      assert.equal(result.interrupted, undefined);
+      const counted = await rpc.sendRequest(CountTokensRequest, { messages: chat });
+      assert.equal(counted.tokens, (await served.countTokens({ messages: chat })).tokens);
+    });
+
+    it('a tool call goes to the client to run (not the server), and the turn goes on with its result', async () => {
+      const asked: RunToolParams[] = [];
+      runTool = (p) => { asked.push(p); return { content: '{"sky": "clear"}' }; };
+      const result = await rpc.sendRequest(ChatRequest, {
+        turnId: 'r2', messages: [{ role: 'user', content: 'Weather in Oslo?' }], tools: [weather], toolChoice: 'required', maxNewTokens: 200, maxToolCalls: 1,
+      });
+      assert.equal(asked.length, 1, `the client ran the call once: ${JSON.stringify(result.messages)}`);
+      assert.equal(asked[0].call.name, 'get_weather');
+      assert.ok(['Oslo', 'Bergen', 'Tromsø'].includes(asked[0].call.arguments.city as string));
+      assert.deepEqual(result.messages.map((m) => m.role), ['assistant', 'tool', 'assistant']);
+      assert.equal(result.messages[0].toolCalls?.[0].name, 'get_weather');
+      assert.equal(result.messages[1].content, '{"sky": "clear"}');
+      assert.notEqual(result.finishReason, 'tool-calls');
+    });
+
+    it('cancel closes the stream and the server stops generating', async () => {
+      const source = new CancellationTokenSource();
+      let first!: () => void;
+      const started = new Promise<void>((resolve) => { first = resolve; });
+      onDelta = (id) => { if (id === 'r3') first(); };
+      const before = served.results.length;
+      const pending = rpc.sendRequest(ChatRequest, { turnId: 'r3', messages: chat, maxNewTokens: 50_000 }, source.token);
+      await started;
+      source.cancel();
+      const result = await pending;
+      assert.equal(result.finishReason, 'cancelled');
+      await until('the server\'s step to end', () => served.results.length > before);
+      const serverSide = served.results[before];
+      assert.equal(serverSide.finishReason, 'cancelled', 'the server stopped when the stream closed');
+      assert.ok(serverSide.usage.completionTokens < 50_000);
+    });
+  });
+
+  it('a server that dies mid-answer: the answer keeps what arrived and says what happened', async () => {
+    const doomed = await serveOpenAi(served, { port: 0, modelId: MODEL_ID, maxNewTokens: 100_000 });
+    const remote = new RemoteEngine({ url: doomed.url });
+    await remote.load({ dir: '' });
+    let text = '';
+    let closing: Promise<void> | undefined;
+    const result = await remote.generate({ messages: chat, maxNewTokens: 50_000 }, {
+      onText: (t) => { text += t; closing ??= doomed.close(); }, // the server goes away once the answer has begun
+    });
+    await closing;
+    assert.ok(result.text.length > 0, 'what arrived is kept');
+    assert.equal(result.text, text);
+    assert.match(result.interrupted ?? '', /broke mid-answer|without saying it was complete/);
+    assert.notEqual(result.finishReason, 'cancelled');
+  });
+});
