@@ -40,8 +40,13 @@ export function serve(connection: Connection, engine: InferenceEngine): void {
       return info;
     } catch (e) {
       const error = toResponseError(e);
-      Object.assign(status, { state: 'error', loading: undefined, error: error.data });
-      connection.console.error(`Loading ${params.dir} failed: ${error.message}`);
+      // The model loaded before stays loaded when the new one was refused before it was let go (a broken folder):
+      // the status says what is true, the request says what failed.
+      const kept = engine.model;
+      Object.assign(status, kept
+        ? { state: 'ready', model: kept, loading: undefined, error: undefined }
+        : { state: 'error', model: undefined, loading: undefined, error: error.data });
+      connection.console.error(`Loading ${params.dir} failed: ${error.message}${kept ? ` (${kept.dir} is still loaded)` : ''}`);
       throw error;
     } finally {
       workDone.done();

@@ -122,6 +122,7 @@ export class ModelManager implements vscode.Disposable {
         if (this.loading?.promise === promise) this.setPhase({ kind: 'loading', dir, message });
       },
     );
+    const previous = this.loaded;
     this.loading = { settings, promise };
     this.setPhase({ kind: 'loading', dir });
     promise.then(
@@ -134,10 +135,17 @@ export class ModelManager implements vscode.Disposable {
       (e: unknown) => {
         if (this.loading?.promise !== promise) return;
         this.loading = undefined;
-        this.loaded = undefined;
         const error = e instanceof PhiError ? e : new PhiError('internal', describeError(e));
-        this.setPhase({ kind: 'failed', dir, error });
-        this.log.error(`Loading ${dir} failed: ${describeError(error)}`);
+        // The sidecar refuses a broken folder before it lets go of the model it holds: that one still works.
+        const held = this.sidecar.lastStatus?.model;
+        if (previous && held?.dir === previous.info.dir) {
+          this.setPhase({ kind: 'ready', info: previous.info });
+          this.log.error(`Loading ${dir} failed: ${describeError(error)} ${previous.info.dir} is still loaded.`);
+        } else {
+          this.loaded = undefined;
+          this.setPhase({ kind: 'failed', dir, error });
+          this.log.error(`Loading ${dir} failed: ${describeError(error)}`);
+        }
         if (notifyFailure && error.code !== 'sidecar-stopped') void this.offerAnotherFolder(dir, error);
       },
     );

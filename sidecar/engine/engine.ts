@@ -11,6 +11,7 @@ import type { GenerateRequest, GenerateResult } from './generate';
 import type { ChatMessage, ToolDefinition } from './template';
 import type { RenderedPrompt } from './promptBuilder';
 import { Scheduler, type CancelCause, type Job, type Priority } from './scheduler';
+import { readModelFolder } from './modelFolder';
 import { TokenCounter } from './tokenCounter';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
@@ -85,6 +86,8 @@ export class Engine implements InferenceEngine {
   async load(request: LoadRequest & LoadOptions): Promise<ModelInfo> {
     const { dir, onProgress, ...options } = request;
     const loadOptions = { ...this.defaults, ...options };
+    // A folder that is missing or broken is refused here, before the worker lets go of the model it holds.
+    readModelFolder(dir);
     this.loadedModel = undefined;
     const info = (await this.call({ kind: 'load', dir, options: loadOptions }, { onProgress })) as ModelInfo;
     this.loadedModel = info;

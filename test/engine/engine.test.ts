@@ -96,8 +96,18 @@ describe('engine in a worker thread (tiny model)', () => {
       assert.match(e.message, /does not exist/);
       return true;
     });
-    assert.equal(engine.model, undefined);
-    await assert.rejects(engine.generate({ messages: chat }), (e: unknown) => e instanceof EngineError && e.code === 'no-model');
+    // The model loaded before is still there and answers (a failed load used to throw it away).
+    assert.equal(engine.model?.dir, dir);
+    assert.equal((await engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false })).usage.completionTokens, 2);
+    // With nothing loaded, a failed load leaves nothing loaded.
+    const fresh = new Engine();
+    try {
+      await assert.rejects(fresh.load({ dir: '/nonexistent/model' }), /does not exist/);
+      assert.equal(fresh.model, undefined);
+      await assert.rejects(fresh.generate({ messages: chat }), (e: unknown) => e instanceof EngineError && e.code === 'no-model');
+    } finally {
+      await fresh.dispose();
+    }
     await engine.load({ dir, executionProvider: 'cpu', threads: 2 });
     assert.equal((await engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false })).usage.completionTokens, 2);
   });
