@@ -1,4 +1,5 @@
 // The `phiLocal.*` settings, read fresh whenever they are needed so that changes apply without a reload.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { ExecutionProviderChoice, SamplingOptions, ToolChoice } from '../sidecar/protocol';
 import { resolveModelLocation, type ModelLocation } from './model/modelPath';
@@ -41,7 +42,9 @@ export function readLoadSettings(): LoadSettings {
     location: resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot),
     executionProvider: PROVIDERS.includes(provider as ExecutionProviderChoice) ? (provider as ExecutionProviderChoice) : 'auto',
     contextLength: positive(c.get<number>('contextLength')),
-    threads: positive(c.get<number>('threads')),
+    // At most this machine's CPU threads (the sidecar refuses more: they only wait on each other); the setting may
+    // come from a workspace's settings.
+    threads: ((n) => (n === undefined ? undefined : Math.min(n, os.availableParallelism())))(positive(c.get<number>('threads'))),
   };
 }
 

@@ -8,10 +8,13 @@ import { registerDiagnostics } from './diagnostics';
 import { toResponseError } from './engineError';
 import type { InferenceEngine } from './inferenceEngine';
 import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest } from './protocol';
+import { withCheckedParams } from './paramsCheck';
 import { StatusBoard } from './statusBoard';
 
 /** Wires the phi/* methods of `connection` to `engine` and starts listening. */
-export function serve(connection: Connection, engine: InferenceEngine): void {
+export function serve(transport: Connection, engine: InferenceEngine): void {
+  // Every request's params are checked against its schema before a handler sees them (paramsCheck.ts).
+  const connection = withCheckedParams(transport);
   const board = new StatusBoard(connection);
   const { status } = board;
 

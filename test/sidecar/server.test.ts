@@ -121,6 +121,16 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     assert.ok(answer.usage.completionTokens > 0);
   });
 
+  it('params that do not fit the method are refused with InvalidParams, naming the field, and nothing runs', async () => {
+    await assert.rejects(rpc.sendRequest(ChatRequest, { turnId: 'bad', messages: chat, maxNewTokens: 'x' as unknown as number }), (e: unknown) =>
+      e instanceof ResponseError && e.code === -32602 && /phi\/chat: params\.maxNewTokens must be integer/.test(e.message));
+    await assert.rejects(rpc.sendRequest(ChatRequest, { turnId: 'bad', messages: [{ role: 'end' as never, content: 'x' }] }), /role must be one of/);
+    await assert.rejects(rpc.sendRequest(LoadModelRequest, { dir: model, threads: 4096 }), /threads must be at most \d+, the CPU threads of this machine/);
+    assert.equal(deltas.get('bad'), undefined, 'no turn ran');
+    const s = await rpc.sendRequest(StatusRequest);
+    assert.equal(s.state, 'ready', 'the refused load did not touch the model');
+  });
+
   it('malformed frames over IPC are dropped, and the sidecar goes on answering (they used to kill it)', async () => {
     const frames: unknown[] = [
       { jsonrpc: '2.0', method: '$/cancelRequest' },

@@ -1,0 +1,101 @@
+// Every phi/* request's params checked against one JSON schema per method before a handler sees them, so that a
+// client's mistake (or a hostile frame) gets a clear InvalidParams error instead of odd behaviour deeper down:
+// `maxNewTokens: "x"` generating until the context is full, `threads: 256` making a 2-core machine crawl, a role
+// that is not one adds special tokens. The schemas mirror the types in protocol.ts; test/unit/paramsCheck.test.ts
+// holds them to each other.
+import * as os from 'node:os';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { ResponseError, ErrorCodes, type Connection } from 'vscode-languageserver/node';
+import {
+  ChatRequest, CheckModelFolderRequest, CountTokensRequest, InlineCompletionRequest, LoadModelRequest, RenderPromptRequest,
+} from './protocol';
+
+/** The most threads a load may ask for: this machine's. More only makes the threads wait on each other. */
+export const MAX_THREADS = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+/** Bounds on what one request may carry (the sizes no client needs; past them, memory and time grow for nothing). */
+export const LIMITS = { messages: 10_000, messageChars: 2_000_000, tools: 256, maxNewTokens: 131_072, maxToolCalls: 50 } as const;
+
+const integer = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+const text = (maxLength: number = LIMITS.messageChars) => ({ type: 'string', maxLength });
+const toolCall = { type: 'object', required: ['name', 'arguments'], properties: { name: text(256), arguments: { type: 'object' } } };
+const message = {
+  type: 'object', required: ['role', 'content'],
+  properties: { role: { enum: ['system', 'user', 'assistant', 'tool'] }, content: text(), toolCalls: { type: 'array', items: toolCall, maxItems: 64 }, name: text(256) },
+};
+const messages = { type: 'array', items: message, maxItems: LIMITS.messages };
+const tools = {
+  type: 'array', maxItems: LIMITS.tools,
+  items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 256 }, description: text(100_000), parameters: { type: 'object' } } },
+};
+const sampling = {
+  type: 'object',
+  properties: {
+    temperature: { type: 'number', minimum: 0, maximum: 10 }, topK: integer(0, 1_000_000), topP: { type: 'number', minimum: 0, maximum: 1 },
+    repetitionPenalty: { type: 'number', minimum: 0, maximum: 10 }, seed: integer(-(2 ** 31), 2 ** 32),
+  },
+};
+
+export const PARAM_SCHEMAS: Record<string, object> = {
+  [LoadModelRequest.method]: {
+    type: 'object', required: ['dir'],
+    properties: {
+      dir: text(4096), executionProvider: { enum: ['auto', 'cpu', 'webgpu', 'cuda', 'dml'] }, threads: integer(0, MAX_THREADS),
+      contextLength: integer(0, 1 << 20), workDoneToken: { type: ['string', 'integer'] },
+    },
+  },
+  [ChatRequest.method]: {
+    type: 'object', required: ['turnId', 'messages'],
+    properties: {
+      turnId: text(256), conversationId: text(256), messages, tools, sampling, maxNewTokens: integer(1, LIMITS.maxNewTokens),
+      toolChoice: { enum: ['auto', 'required', 'none'] }, toolExecution: { enum: ['client', 'return'] }, maxToolCalls: integer(0, LIMITS.maxToolCalls),
+    },
+  },
+  [RenderPromptRequest.method]: { type: 'object', required: ['messages'], properties: { messages, tools } },
+  [CountTokensRequest.method]: { type: 'object', properties: { text: text(), messages, tools } },
+  [InlineCompletionRequest.method]: {
+    type: 'object', required: ['languageId', 'prefix', 'suffix'],
+    properties: {
+      languageId: text(128), fileName: text(4096), prefix: text(), suffix: text(), multiline: { enum: ['auto', 'line', 'block'] },
+      indent: { type: 'object', required: ['insertSpaces', 'tabSize'], properties: { insertSpaces: { type: 'boolean' }, tabSize: integer(1, 32) } },
+      maxTokens: integer(1, 4096), timeoutMs: integer(1, 600_000), maxPrefixTokens: integer(1, 1 << 20), maxSuffixTokens: integer(1, 1 << 20),
+    },
+  },
+  [CheckModelFolderRequest.method]: { type: 'object', required: ['dir'], properties: { dir: text(4096) } },
+};
+
+const ajv = new Ajv({ allErrors: false });
+const validators = new Map<string, ValidateFunction>(Object.entries(PARAM_SCHEMAS).map(([method, schema]) => [method, ajv.compile(schema)]));
+
+/** Why `params` do not fit `method`'s schema, or undefined when they do (or the method takes none). */
+export function paramsProblem(method: string, params: unknown): string | undefined {
+  const validate = validators.get(method);
+  if (!validate || validate(params)) return undefined;
+  const e = validate.errors?.[0];
+  const where = `params${e?.instancePath.replace(/\//g, '.') ?? ''}`;
+  const detail = e?.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+    : e?.keyword === 'maximum' && where.endsWith('.threads') ? `must be at most ${MAX_THREADS}, the CPU threads of this machine (0: ONNX Runtime's choice)`
+      : e?.message ?? 'is not valid';
+  return `${method}: ${where} ${detail}.`;
+}
+
+/**
+ * `connection`, with every request handler registered through it behind the check: a request whose params do not
+ * fit is answered with InvalidParams and never reaches the handler.
+ */
+export function withCheckedParams(connection: Connection): Connection {
+  const onRequest = connection.onRequest.bind(connection) as (type: unknown, handler: (...args: unknown[]) => unknown) => unknown;
+  return new Proxy(connection, {
+    get(target, key, receiver) {
+      if (key !== 'onRequest') return Reflect.get(target, key, receiver);
+      return (type: { method?: string } | string, handler: (params: unknown, ...rest: unknown[]) => unknown) => {
+        const method = typeof type === 'string' ? type : type?.method;
+        if (typeof handler !== 'function' || !method) return onRequest(type, handler as never);
+        return onRequest(type, (params: unknown, ...rest: unknown[]) => {
+          const problem = paramsProblem(method, params);
+          if (problem) throw new ResponseError(ErrorCodes.InvalidParams, problem);
+          return handler(params, ...rest);
+        });
+      };
+    },
+  });
+}
