@@ -9,6 +9,22 @@ export const SECTION = 'phiLocal';
 /** The settings that decide what is loaded: a change to any of them reloads the model. */
 export const LOAD_SETTINGS = ['modelPath', 'executionProvider', 'contextLength', 'threads'] as const;
 
+/** The settings that decide which engine the sidecar runs: a change to any of them restarts the sidecar. */
+export const ENGINE_SETTINGS = ['engine', 'remote.url', 'remote.model'] as const;
+
+export interface EngineSettings {
+  engine: 'local' | 'remote';
+  remoteUrl: string | undefined;
+  remoteModel: string | undefined;
+}
+
+export function readEngineSettings(): EngineSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const url = c.get<string>('remote.url', '').trim();
+  const model = c.get<string>('remote.model', '').trim();
+  return { engine: c.get<string>('engine') === 'remote' ? 'remote' : 'local', remoteUrl: url || undefined, remoteModel: model || undefined };
+}
+
 export interface LoadSettings {
   location: ModelLocation | undefined;
   executionProvider: ExecutionProviderChoice;
@@ -38,8 +54,10 @@ export function setDownloadedModelsRoot(dir: string | undefined): void {
 export function readLoadSettings(): LoadSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const provider = c.get<string>('executionProvider', 'auto');
+  const engine = readEngineSettings();
   return {
-    location: resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot),
+    // The remote engine needs no model folder: its server is where the model is.
+    location: engine.engine === 'remote' ? (engine.remoteUrl ? { dir: engine.remoteUrl, source: 'remote' } : undefined) : resolveModelLocation(c.get<string>('modelPath'), process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot),
     executionProvider: PROVIDERS.includes(provider as ExecutionProviderChoice) ? (provider as ExecutionProviderChoice) : 'auto',
     contextLength: positive(c.get<number>('contextLength')),
     // At most this machine's CPU threads (the sidecar refuses more: they only wait on each other); the setting may

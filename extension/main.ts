@@ -18,7 +18,8 @@ import { runDoctor } from './doctor/doctor';
 import { ModelDownloader, modelsRoot, type DownloadCommandArgs } from './model/downloadCommand';
 import { manageModels } from './model/manageModels';
 import { isDemo } from './model/modelPath';
-import { setDownloadedModelsRoot } from './config';
+import { ENGINE_SETTINGS, setDownloadedModelsRoot } from './config';
+import { EngineLaunch } from './engineLaunch';
 import { registerEditorFeatures } from './inline/editorFeatures';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
@@ -31,7 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   context.subscriptions.push(log);
   const demo = isDemo();
 
-  const sidecar = new SidecarClient(context.asAbsolutePath(path.join('dist', 'sidecar.js')), log);
+  const engine = new EngineLaunch(context, log);
+  const sidecar = new SidecarClient(context.asAbsolutePath(path.join('dist', 'sidecar.js')), log, {}, () => engine.resolve());
   // Before anything reads phiLocal.modelPath: it may name a downloaded model by its id.
   setDownloadedModelsRoot(modelsRoot(context));
   const models = new ModelManager(sidecar, log);
@@ -56,6 +58,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     vscode.window.createTreeView(HISTORY_VIEW_ID, { treeDataProvider: history, showCollapseAll: false }),
   );
 
+  // Another engine (phiLocal.engine, phiLocal.remote.*): a sidecar that runs starts again with it, and the model
+  // manager loads the model there (onDidStart afterRestart); one that does not run starts with it when needed.
+  context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (!ENGINE_SETTINGS.some((k) => e.affectsConfiguration(`phiLocal.${k}`)) || sidecar.state !== 'running') return;
+    log.info('The engine settings changed: restarting the sidecar.');
+    void sidecar.restart().catch((err: Error) => log.error(`The sidecar did not start: ${err.message}`));
+  }));
+
   // VS Code's own Chat (1.104 and later): Phi-4-mini as one of its models.
   const chatModel = registerPhiChatModelProvider(sidecar, models, log);
   if (chatModel) context.subscriptions.push(chatModel.disposable);
@@ -78,6 +88,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
       }),
     ),
     'phiLocal.showLogs': () => log.show(true),
+    'phiLocal.setRemoteApiKey': async () => {
+      if (await engine.setApiKey() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
+    },
     'phiLocal.stop': () => controller.stop(),
     'phiLocal.showMenu': () => showMenu(controller.generating),
     'phiLocal.openConversation': async (id: string) => {

@@ -29,7 +29,7 @@ export type ConnectionState =
 /** An error the user can read: an engine error from the sidecar, or the sidecar itself being gone. */
 export class PhiError extends Error {
   constructor(
-    readonly code: EngineErrorCode | 'sidecar-stopped' | 'cancelled',
+    readonly code: EngineErrorCode | 'sidecar-stopped' | 'cancelled' | 'remote-not-allowed',
     message: string,
     /** The model folder file the error is about. */
     readonly file?: string,
@@ -74,10 +74,14 @@ export class SidecarClient implements vscode.Disposable {
   /** The sidecar died without being asked to. */
   readonly onDidCrash = this.crashEmitter.event;
 
+  private launching: Promise<{ args: string[]; env: Record<string, string> }> | undefined;
+
   constructor(
     private readonly serverModule: string,
     private readonly log: vscode.LogOutputChannel,
     private readonly env: Record<string, string> = {},
+    /** The engine's arguments and environment, asked on every start (engineLaunch.ts: it may ask the user first). */
+    private readonly launch: () => Promise<{ args: string[]; env: Record<string, string> }> = async () => ({ args: [], env: {} }),
   ) {}
 
   get state(): ConnectionState {
@@ -96,8 +100,8 @@ export class SidecarClient implements vscode.Disposable {
     this.changeEmitter.fire();
   }
 
-  private createClient(): LanguageClient {
-    const run = { module: this.serverModule, transport: TransportKind.ipc, options: { env: { ...process.env, ...this.env } } };
+  private createClient(launch: { args: string[]; env: Record<string, string> }): LanguageClient {
+    const run = { module: this.serverModule, args: launch.args, transport: TransportKind.ipc, options: { env: { ...process.env, ...this.env, ...launch.env } } };
     const serverOptions: ServerOptions = { run, debug: run };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [],
@@ -177,7 +181,16 @@ export class SidecarClient implements vscode.Disposable {
     if (this.connectionState === 'failed' && this.client && this.client.state !== State.Running) {
       throw new PhiError('sidecar-stopped', 'The sidecar is not running. Use "Phi: Restart Sidecar" to start it again; "Phi: Show Logs" may say why it stopped.');
     }
-    this.client ??= this.createClient();
+    if (!this.client) {
+      this.launching ??= this.launch().finally(() => { this.launching = undefined; });
+      let launch: { args: string[]; env: Record<string, string> };
+      try {
+        launch = await this.launching;
+      } catch (e) {
+        throw new PhiError('remote-not-allowed', (e as Error).message);
+      }
+      this.client ??= this.createClient(launch);
+    }
     if (this.client.state !== State.Running) {
       if (this.connectionState === 'stopped') this.setState('starting');
       try {

@@ -10,7 +10,8 @@ export const MODEL_ENV_VAR = 'PHI_LOCAL_MODEL';
 
 export interface ModelLocation {
   dir: string;
-  source: 'setting' | 'environment';
+  /** 'remote': the remote engine's server (phiLocal.remote.url), whose model the sidecar connects to. */
+  source: 'setting' | 'environment' | 'remote';
 }
 
 /** The folder of a downloaded model named by its id, when `value` is one (a plain name that exists there). */
