@@ -76,7 +76,9 @@ export function statusView(sidecar: SidecarClient, models: ModelManager, demo: b
     return { text: '$(error) Phi: error', tooltip: [...lines, ...tail()].join('\n\n'), error: true };
   }
   const location = readLoadSettings().location;
-  lines.push(location
+  lines.push(location?.source === 'remote'
+    ? `Remote engine: ${escapeMarkdown(location.dir)}. It connects when the chat first needs it.`
+    : location
     ? `Model folder: ${escapeMarkdown(location.dir)}${location.source === 'environment' ? ' (from PHI\\_LOCAL\\_MODEL)' : ''}. It loads when the chat first needs it.`
     : 'No model folder selected: use **Select Model Folder**.');
   return { text: '$(circle-slash) Phi: no model', tooltip: [...lines, ...tail()].join('\n\n'), error: false };

@@ -2,13 +2,15 @@
 // folder checks, disk, network settings), shows the report in an untitled markdown editor, writes it to the log, and
 // offers "Copy Report" for a bug report.
 import * as vscode from 'vscode';
-import { readLoadSettings } from '../config';
-import { describeProxy } from '../model/download/httpClient';
+import { readEngineSettings, readLoadSettings } from '../config';
+import { REMOTE_KEY_SECRET } from '../engineLaunch';
+import { createDispatcher, describeProxy } from '../model/download/httpClient';
 import { modelsRoot, readNetworkSettings } from '../model/downloadCommand';
 import { describeError, type ModelManager } from '../model/modelManager';
 import { listModels } from '../model/modelLibrary';
 import type { SidecarClient } from '../sidecarClient';
 import { buildDoctorReport, type DoctorInputs } from './doctorReport';
+import { checkEndpoint } from './endpointCheck';
 import { diskReading, systemInfo } from './systemInfo';
 
 export async function gatherDoctorInputs(
@@ -16,10 +18,16 @@ export async function gatherDoctorInputs(
 ): Promise<DoctorInputs> {
   const settings = readLoadSettings();
   const location = settings.location;
+  /** The model folder in use on this machine (none with the remote engine). */
+  const folder = location?.source === 'remote' ? undefined : location?.dir;
   const root = modelsRoot(context);
   const network = readNetworkSettings();
+  const engine = readEngineSettings();
+  const remote = engine.engine !== 'remote' ? undefined : !engine.remoteUrl ? { error: 'phiLocal.remote.url is empty.' }
+    : await checkEndpoint(engine.remoteUrl, engine.remoteModel, await context.secrets.get(REMOTE_KEY_SECRET), createDispatcher(network))
+      .catch((e: unknown) => ({ error: describeError(e) }));
   const providers = await sidecar.probeProviders().catch((e: unknown) => ({ error: describeError(e) }));
-  const check = location ? await sidecar.checkModelFolder(location.dir).catch((e: unknown) => ({ error: describeError(e) })) : undefined;
+  const check = folder ? await sidecar.checkModelFolder(folder).catch((e: unknown) => ({ error: describeError(e) })) : undefined;
   const status = await sidecar.getStatus().catch(() => undefined);
   const phase = models.phase;
   return {
@@ -32,10 +40,11 @@ export async function gatherDoctorInputs(
     providers,
     executionProviderSetting: settings.executionProvider,
     loaded: phase.kind === 'ready' ? { provider: phase.info.executionProvider, backend: phase.info.backend, dir: phase.info.dir } : undefined,
-    model: { location, check, present: listModels(root, location?.dir) },
+    model: { location, check, present: listModels(root, folder) },
+    remote,
     disk: await Promise.all([
       diskReading('downloaded models', root),
-      ...(location ? [diskReading('the model folder in use', location.dir)] : []),
+      ...(folder ? [diskReading('the model folder in use', folder)] : []),
     ]),
     sidecar: { state: sidecar.state, status, error: status ? undefined : 'it did not answer' },
     network: {

@@ -2,10 +2,11 @@
 // Built by a pure function from plain inputs (gathered by ./doctor.ts and ./systemInfo.ts), so a test can check every
 // section. Paths stay as they are (the user sees what they would paste); no proxy password is ever an input.
 import type { ModelFolderCheck, ProviderProbeResult, SidecarStatus } from '../../sidecar/protocol';
+import type { EndpointCheck } from './endpointCheck';
 import { formatBytes } from '../model/download/transferRate';
 import type { ModelEntry } from '../model/modelLibrary';
 
-export const DOCTOR_SECTIONS = ['Platform', 'Versions', 'Execution providers', 'Model', 'Disk', 'Sidecar', 'Network'] as const;
+export const DOCTOR_SECTIONS = ['Platform', 'Versions', 'Execution providers', 'Model', 'Remote engine', 'Disk', 'Sidecar', 'Network'] as const;
 
 export interface SystemInfo {
   os: string;
@@ -39,6 +40,8 @@ export interface DoctorInputs {
     check?: ModelFolderCheck | { error: string };
     present: ModelEntry[];
   };
+  /** The remote engine's server check, when phiLocal.engine is remote. */
+  remote?: EndpointCheck | { error: string };
   disk: DiskReading[];
   sidecar: { state: string; status?: SidecarStatus; error?: string };
   network: { endpoint: string; proxy: string; extraCaCerts: string; strictSSL: boolean };
@@ -83,7 +86,7 @@ export function buildDoctorReport(d: DoctorInputs): string {
 
   section('Model');
   const loc = d.model.location;
-  out.push(loc ? `Folder in use: ${code(loc.dir)} (from ${loc.source === 'environment' ? 'PHI_LOCAL_MODEL' : 'phiLocal.modelPath'}).` : 'No model folder is set: run **Phi: Download Model** or **Phi: Select Model Folder**.');
+  out.push(loc?.source === 'remote' ? `The model runs on the remote engine's server, ${code(loc.dir)} (see Remote engine).` : loc ? `Folder in use: ${code(loc.dir)} (from ${loc.source === 'environment' ? 'PHI_LOCAL_MODEL' : 'phiLocal.modelPath'}).` : 'No model folder is set: run **Phi: Download Model** or **Phi: Select Model Folder**.');
   const check = d.model.check;
   if (check && 'ok' in check) {
     out.push('', check.ok ? '**Checks: passed.**' : `**Checks: failed**: ${check.error?.message ?? 'unknown error'}${check.error?.file ? ` (file ${code(check.error.file)})` : ''}`);
@@ -102,6 +105,18 @@ export function buildDoctorReport(d: DoctorInputs): string {
   out.push('', `Models on this machine: ${d.model.present.length || 'none'}`);
   for (const m of d.model.present) {
     out.push(`- ${m.variant?.label ?? m.id ?? 'folder'}: ${code(m.dir)}, ${formatBytes(m.bytes)}, ${m.kind}${m.active ? ', in use' : ''}`);
+  }
+
+  section('Remote engine');
+  if (!d.remote) {
+    out.push('Not used: `phiLocal.engine` is `local` (the model runs on this machine).');
+  } else if ('error' in d.remote) {
+    out.push(`Could not check it: ${d.remote.error}`);
+  } else {
+    const r = d.remote;
+    out.push(`Server ${code(r.url)}${r.latencyMs !== undefined ? `, a 1-token answer in ${Math.round(r.latencyMs)} ms` : ''}.`, '');
+    out.push('| check | | what | fix |', '|---|---|---|---|');
+    for (const s of r.steps) out.push(`| ${s.name} | ${s.ok ? 'ok' : '**failed**'} | ${s.detail.replace(/\|/g, '\\|')} | ${(s.fix ?? '').replace(/\|/g, '\\|')} |`);
   }
 
   section('Disk');

@@ -72,4 +72,20 @@ describe('remote engine in code-server (phi-local serve on the tiny model)', () 
     assert.equal(await wb.page.locator('.monaco-dialog-box').count(), 0);
     assert.ok(engine.results.length > before);
   });
+
+  it('Phi: Doctor checks the server step by step', async () => {
+    await wb.command('Phi: Doctor');
+    const report = wb.page.locator('.monaco-editor .view-lines', { hasText: 'Phi Local: Doctor' }).first();
+    await report.waitFor({ timeout: 60_000 });
+    // Bring the section into view (the report is longer than the editor).
+    await report.click();
+    await wb.page.keyboard.press('Control+F');
+    await wb.page.keyboard.type('## Remote engine');
+    await wb.page.keyboard.press('Escape');
+    await wb.page.locator('.monaco-editor .view-lines', { hasText: '| answer | ok |' }).first().waitFor({ timeout: 10_000 });
+    const text = (await wb.page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+    for (const step of ['reachable', 'key', 'model']) assert.match(text, new RegExp(`\\| ${step} \\| ok \\|`), text);
+    assert.match(text, /a 1-token answer in \d+ ms/);
+    await wb.screenshot('doctor-endpoint-check');
+  });
 });
