@@ -1,6 +1,7 @@
 // npm run bench -- --model DIR [--contexts 16,512,2048] [--steps 32] [--repeats 3] [--ep cpu] [--threads N] [--json FILE]
 //                   [--backend auto|native|onnxruntime-node[,...]] [--graph rewritten|official] [--speculative]
 //                   [--vs llama.cpp [--gguf FILE]] [--synthetic-fill 4096[,...]]
+//        npm run bench -- --engine remote --url http://host:port/v1 [--model-id M]  (or --model DIR / --preset tiny: overhead)
 // Load time, time to first token, prefill and decode speed at several context lengths, and peak memory.
 // Each measurement runs in a fresh process (its peak RSS is its own); repeats are interleaved across contexts
 // and backends so that a noisy minute on a shared machine does not land on one of them only; medians are reported.
@@ -8,6 +9,8 @@
 // backend, and a table of ours / llama.cpp. `--synthetic-fill` lists contexts where our backends decode after a KV
 // cache filled without computing it (./syntheticFill.ts): decode speed does not depend on the cached values, and
 // a real 4096-token prefill takes minutes on a small CPU. llama.cpp always prefills for real.
+// `--engine remote` times the remote engine instead (./remoteBench.ts): a server at --url, or, with a model and no
+// --url, `phi-local serve` in this process and the HTTP path's overhead per token against the engine in-process.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,12 +21,13 @@ import { isModelPresetName } from '../test/fixtures/modelPresets';
 import { MANIFEST_FILE, ensureModel, type TestModelManifest } from '../test/fixtures/models';
 import { ensureNodeLlamaCpp } from './llama/nodeLlamaCpp';
 import { median } from './median';
+import { benchRemote } from './remoteBench';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     preset: { type: 'string' },
-    contexts: { type: 'string', default: '16,512,2048' },
+    contexts: { type: 'string' },
     steps: { type: 'string', default: '32' },
     repeats: { type: 'string', default: '3' },
     ep: { type: 'string', default: 'cpu' },
@@ -35,6 +39,9 @@ const { values } = parseArgs({
     gguf: { type: 'string' },
     'synthetic-fill': { type: 'string', default: '' },
     json: { type: 'string' },
+    engine: { type: 'string', default: 'local' },
+    url: { type: 'string' },
+    'model-id': { type: 'string' },
   },
 });
 
@@ -112,14 +119,36 @@ function measure(target: { model: string; gguf?: string }, context: number, back
 const LABEL = 27;
 const fmt = (x: number | null, width: number, digits = 1) => (x === null ? '—' : x.toFixed(digits)).padStart(width);
 
+/** --engine remote: the remote engine against --url, or the HTTP path's overhead on a model served in-process. */
+async function remote(): Promise<void> {
+  const localOnly = (['contexts', 'backend', 'graph', 'speculative', 'vs', 'gguf', 'synthetic-fill'] as const)
+    .filter((k) => values[k] !== undefined && values[k] !== '' && values[k] !== false && !(k === 'graph' && values[k] === 'rewritten'));
+  if (localOnly.length) fail(`--engine remote times one fixed chat prompt through the engine as serve runs it: ${localOnly.map((k) => `--${k}`).join(', ')} do not apply.`);
+  if (values.url && (values.model || values.preset)) {
+    fail('--engine remote takes --url (time that server) or --model/--preset (serve it here and measure the overhead), not both.');
+  }
+  if (!values.url && !values.model && !values.preset) {
+    fail('--engine remote needs --url http://host:port/v1 (time that server) or --model DIR / --preset tiny (serve it here and measure the overhead).');
+  }
+  const report = await benchRemote({
+    url: values.url, model: values.url ? undefined : modelDir(), modelId: values['model-id'], apiKey: process.env.PHI_LOCAL_API_KEY,
+    steps: Number(values.steps), repeats: Number(values.repeats), ep: values.ep!, threads: values.threads ? Number(values.threads) : undefined,
+  });
+  console.log('\n' + JSON.stringify(report));
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));
+}
+
 async function main(): Promise<void> {
+  if (values.engine === 'remote') return remote();
+  if (values.engine !== 'local') fail(`--engine takes local or remote, not ${values.engine}`);
+  if (values.url || values['model-id']) fail('--url and --model-id go with --engine remote.');
   if (values.vs !== undefined && values.vs !== LLAMA) fail(`--vs takes ${LLAMA}, not ${values.vs}`);
   const versus = values.vs === LLAMA;
   const model = modelDir();
   const target = { model, gguf: versus ? ggufFor(model) : undefined };
   // node-llama-cpp is the benchmark's own package (./llama), installed on first use: here, before any timed run.
   if (versus) ensureNodeLlamaCpp();
-  const contexts = values.contexts!.split(',').map(Number);
+  const contexts = (values.contexts ?? '16,512,2048').split(',').map(Number);
   const synthetic = new Set(values['synthetic-fill']!.split(',').filter(Boolean).map(Number));
   // Side by side, both engines get the same threads: 2 unless told (the issue's comparison).
   const threads = values.threads ?? (versus ? '2' : undefined);
