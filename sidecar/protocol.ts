@@ -86,6 +86,7 @@ export type EngineErrorCode =
   | 'model-load'        // the runtime refused the model
   | 'prompt-too-long'   // the prompt does not fit in the context
   | 'no-model'          // a request came before a model was loaded
+  | 'busy'              // too many requests already wait for the model: refused, try again
   | 'internal';
 
 /** Plain data of an engine error, as it travels in a ResponseError's `data`. */

@@ -196,6 +196,11 @@ export class Engine implements InferenceEngine {
         },
       };
       options.created?.(job);
+      if (!this.scheduler.accepts(job.priority)) {
+        reject(new EngineError('busy', `Phi Local is busy: ${this.scheduler.queued.length} requests already wait for the model. ` +
+          'Try again when an answer is done, or stop one.'));
+        return;
+      }
       this.scheduler.submit(job);
     });
   }

@@ -3,7 +3,9 @@
 // An interactive request arriving while a completion runs stops that completion at once (its cancel flag: the
 // worker stops within one decode step), so a completion never delays a chat by more than one step. A newer
 // completion supersedes an older one, queued or running: only the latest keystroke's answer is worth computing.
-// Nothing is dropped silently: a job that never starts is ended through `drop`, with the cause.
+// Nothing is dropped silently: a job that never starts is ended through `drop`, with the cause. The waiting line of
+// interactive jobs is bounded (a storm of requests is refused at once with a reason, instead of the last one waiting
+// minutes); background ones need no bound, since each supersedes the one before.
 // Pure logic, no worker and no timers: the engine supplies the jobs (engine.ts), the tests supply fakes.
 
 export type Priority = 'interactive' | 'background';
@@ -21,9 +23,19 @@ export interface Job {
   drop(cause: CancelCause): void;
 }
 
+/** Interactive jobs that may wait behind the running one; one more is refused. */
+export const MAX_WAITING_INTERACTIVE = 16;
+
 export class Scheduler<J extends Job = Job> {
   private readonly waiting: J[] = [];
   private current: J | undefined;
+
+  constructor(private readonly maxWaitingInteractive = MAX_WAITING_INTERACTIVE) {}
+
+  /** Whether a job of this priority would be taken now (false: the interactive line is full). */
+  accepts(priority: Priority): boolean {
+    return priority === 'background' || this.waiting.filter((j) => j.priority === 'interactive').length < this.maxWaitingInteractive;
+  }
 
   /** The job running now. */
   get running(): J | undefined {

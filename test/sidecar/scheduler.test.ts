@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Engine, type EngineResult } from '../../sidecar/engine/engine';
-import { Scheduler, type CancelCause, type Job, type Priority } from '../../sidecar/engine/scheduler';
+import { MAX_WAITING_INTERACTIVE, Scheduler, type CancelCause, type Job, type Priority } from '../../sidecar/engine/scheduler';
+import { EngineError } from '../../sidecar/engineError';
 import type { ChatMessage } from '../../sidecar/engine/template';
 import { ensureModel } from '../fixtures/models';
 
@@ -71,6 +72,22 @@ describe('scheduler policy (fake jobs)', () => {
     s.finished(a);
     assert.deepEqual(log, ['start a', 'drop b (caller)', 'stop a (caller)']);
     assert.equal(s.running, undefined);
+  });
+});
+
+describe('scheduler bound (fake jobs)', () => {
+  it('takes interactive jobs until the waiting line is full, then refuses them; completions are always taken', () => {
+    const s = new Scheduler<FakeJob>(3);
+    const log: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      assert.equal(s.accepts('interactive'), true, `job ${i}`);
+      s.submit(new FakeJob(`chat-${i}`, 'interactive', log));
+    }
+    assert.equal(s.queued.length, 3, 'one runs, three wait');
+    assert.equal(s.accepts('interactive'), false);
+    assert.equal(s.accepts('background'), true);
+    s.finished(s.running!);
+    assert.equal(s.accepts('interactive'), true, 'room again once one started');
   });
 });
 
@@ -141,5 +158,21 @@ describe('engine scheduling (tiny model, real worker thread)', () => {
     assert.equal(r2.cancelCause, 'caller');
     assert.equal(r2.usage.promptTokens, 0);
     assert.equal((await first).usage.completionTokens, 20);
+  });
+
+  it(`a storm of requests: ${MAX_WAITING_INTERACTIVE} wait behind the running one, the rest are refused at once as busy, and all the taken ones are answered`, async () => {
+    // Submitted in one tick: the first starts, the next MAX_WAITING_INTERACTIVE wait, every later one is refused,
+    // whatever the machine's speed (none can finish before the last is submitted).
+    const storm = Array.from({ length: MAX_WAITING_INTERACTIVE + 9 }, () =>
+      engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false }).then((r) => r, (e: unknown) => e));
+    const outcomes = await Promise.all(storm);
+    const refused = outcomes.filter((o) => o instanceof EngineError);
+    for (const e of refused) {
+      assert.equal((e as EngineError).code, 'busy');
+      assert.match((e as EngineError).message, new RegExp(`busy: ${MAX_WAITING_INTERACTIVE} requests already wait for the model`));
+    }
+    assert.equal(refused.length, storm.length - 1 - MAX_WAITING_INTERACTIVE);
+    for (const o of outcomes.filter((x) => !(x instanceof EngineError))) assert.equal((o as EngineResult).usage.completionTokens, 2);
+    assert.equal((await engine.generate({ messages: chat, maxNewTokens: 2, stopOnEos: false })).usage.completionTokens, 2, 'taken again afterwards');
   });
 });
