@@ -201,9 +201,10 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) return sendError(res, e);
       const error = EngineError.from(e);
-      const status = error.code === 'prompt-too-long' ? 400 : error.code === 'no-model' ? 503 : 500;
+      const status = error.code === 'prompt-too-long' ? 400 : error.code === 'no-model' ? 503 : error.code === 'busy' ? 429 : 500;
       log(`error: ${error.message}`);
-      sendError(res, new HttpError(status, error.message, status === 400 ? 'invalid_request_error' : 'server_error', error.code));
+      sendError(res, new HttpError(status, error.message, status === 400 ? 'invalid_request_error' : status === 429 ? 'rate_limit_exceeded' : 'server_error',
+        error.code, null, status === 429 ? { 'retry-after': '1' } : {}));
     });
   });
   await new Promise<void>((resolve, reject) => {
