@@ -7,9 +7,10 @@ import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
 import type { PromptBuilder } from './promptBuilder';
 import { DraftLength, lookupDraft } from './promptLookup';
+import type { Timings } from '../protocol';
 import type { ReplayScript } from './replay';
 import type { ChatMessage, ToolDefinition } from './template';
-import { ToolCallGrammars } from '../toolCalls/toolCallConstraint';
+import { ToolCallGrammars, type ToolCallGrammarsOptions } from '../toolCalls/toolCallConstraint';
 import { ToolCallDecoding, type ToolCallTokens, type ToolChoice } from '../toolCalls/toolCallDecoding';
 
 export type { ToolChoice } from '../toolCalls/toolCallDecoding';
@@ -48,16 +49,8 @@ export interface GenerateRequest {
 /** 'tool-call': the model made a call (see GenerateResult.toolCall). */
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'tool-call';
 
-export interface GenerateTimings {
-  /** From the request to the first generated token (includes prefill). */
-  timeToFirstTokenMs: number;
-  prefillMs: number;
-  prefillTokensPerSecond: number;
-  decodeMs: number;
-  /** Tokens after the first, per second of decoding. */
-  decodeTokensPerSecond: number;
-  totalMs: number;
-}
+/** The protocol's figures (first token, prefill and decode times and speeds, total). */
+export type GenerateTimings = Timings;
 
 export interface GenerateResult {
   /** The text for the reader: everything before a tool call. */
@@ -94,6 +87,8 @@ export interface GeneratorOptions {
   maxNewTokens?: number;
   /** TEST DOUBLE: answers come from this script instead of sampling (see replay.ts). */
   replay?: ReplayScript;
+  /** TEST DOUBLE seam: where the tool-call grammar's copies of xgrammar come from (default: the package). */
+  xgrammar?: ToolCallGrammarsOptions['load'];
   /**
    * Prompt-lookup speculative decoding (promptLookup.ts): the output is the same, only faster when the answer
    * repeats its prompt. Default: on where the backend rewinds its cache for free.
@@ -125,6 +120,7 @@ export class Generator {
   private readonly prefillChunk: number;
   private readonly defaultMaxNewTokens: number;
   private readonly replay: ReplayScript | undefined;
+  private readonly xgrammar: ToolCallGrammarsOptions['load'];
   private readonly toolCallTokens: ToolCallTokens | undefined;
   private grammars: Promise<ToolCallGrammars> | undefined;
   private readonly speculative: boolean;
@@ -142,6 +138,7 @@ export class Generator {
     this.prefillChunk = options.prefillChunk ?? 256;
     this.defaultMaxNewTokens = options.maxNewTokens ?? 1024;
     this.replay = options.replay;
+    this.xgrammar = options.xgrammar;
     this.speculative = options.speculative ?? backend.rewindIsFree === true;
     const start = prompts.tokenizer.tokenToId('<|tool_call|>');
     const end = prompts.tokenizer.tokenToId('<|/tool_call|>');
@@ -152,7 +149,7 @@ export class Generator {
   private toolCallGrammars(): Promise<ToolCallGrammars> {
     if (!this.grammars) {
       const { end } = this.toolCallTokens!;
-      this.grammars = ToolCallGrammars.create(this.prompts.tokenizer, this.config.vocabSize, end);
+      this.grammars = ToolCallGrammars.create(this.prompts.tokenizer, this.config.vocabSize, end, { load: this.xgrammar });
       this.grammars.catch(() => { this.grammars = undefined; });
     }
     return this.grammars;

@@ -5,29 +5,18 @@
 // Screenshots go to test-results/e2e/.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Engine } from '../../sidecar/engine/engine';
-import type { GenerationOptions, GenerationRequest, GenerationResult } from '../../sidecar/inferenceEngine';
 import { serveOpenAi, type RunningServer } from '../../sidecar/serve/openaiServer';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { RecordingEngine } from '../sidecar/recordingEngine';
 import { Workbench } from './workbench';
 
-/** The server's real engine, counting the steps it was asked for (a spy: everything runs for real). */
-class CountingEngine extends Engine {
-  readonly results: GenerationResult[] = [];
-  override async generate(request: GenerationRequest, options?: GenerationOptions) {
-    const result = await super.generate(request, options);
-    this.results.push(result);
-    return result;
-  }
-}
-
 describe('remote engine in code-server (phi-local serve on the tiny model)', () => {
-  let engine: CountingEngine;
+  let engine: RecordingEngine;
   let server: RunningServer;
   let wb: Workbench;
 
   before(async () => {
-    engine = new CountingEngine();
+    engine = new RecordingEngine();
     await engine.load({ dir: ensureModel('tiny', EXACT_MODEL), executionProvider: 'cpu', threads: 2 });
     server = await serveOpenAi(engine, { port: 0, modelId: 'phi-tiny' });
     wb = new Workbench('remote', {

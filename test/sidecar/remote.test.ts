@@ -8,12 +8,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-languageserver-protocol/node';
-import { Engine } from '../../sidecar/engine/engine';
-import type { GenerationOptions, GenerationRequest, GenerationResult, InferenceEngine } from '../../sidecar/inferenceEngine';
 import { ChatDeltaNotification, ChatRequest, CountTokensRequest, LoadModelRequest, RunToolRequest, type ChatMessage, type RunToolParams } from '../../sidecar/protocol';
 import { RemoteEngine } from '../../sidecar/remote/remoteEngine';
 import { serveOpenAi, type RunningServer } from '../../sidecar/serve/openaiServer';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { RecordingEngine } from './recordingEngine';
 
 const sidecar = path.join(__dirname, '..', '..', 'dist', 'sidecar.js');
 const MODEL_ID = 'phi-tiny';
@@ -25,22 +24,6 @@ const weather = {
   parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Bergen', 'Tromsø'] } }, required: ['city'], additionalProperties: false },
 };
 
-/** The server's real engine, each step's result kept (a spy: everything runs for real). */
-class Recorded implements InferenceEngine {
-  readonly results: GenerationResult[] = [];
-  constructor(readonly inner: Engine) {}
-  get model() { return this.inner.model; }
-  load(r: Parameters<Engine['load']>[0]) { return this.inner.load(r); }
-  async generate(request: GenerationRequest, options?: GenerationOptions) {
-    const result = await this.inner.generate(request, options);
-    this.results.push(result);
-    return result;
-  }
-  renderPrompt(...a: Parameters<Engine['renderPrompt']>) { return this.inner.renderPrompt(...a); }
-  countTokens(...a: Parameters<Engine['countTokens']>) { return this.inner.countTokens(...a); }
-  dispose() { return this.inner.dispose(); }
-}
-
 async function until(what: string, probe: () => boolean): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (probe()) return;
@@ -50,11 +33,11 @@ async function until(what: string, probe: () => boolean): Promise<void> {
 }
 
 describe('remote engine against phi-local serve (tiny model)', () => {
-  let served: Recorded;
+  let served: RecordingEngine;
   let server: RunningServer;
 
   before(async () => {
-    served = new Recorded(new Engine());
+    served = new RecordingEngine();
     await served.load({ dir: ensureModel('tiny', EXACT_MODEL), executionProvider: 'cpu', threads: 2 });
     server = await serveOpenAi(served, { port: 0, modelId: MODEL_ID, maxNewTokens: 100_000 });
   });
@@ -72,7 +55,7 @@ describe('remote engine against phi-local serve (tiny model)', () => {
     const request = { messages: chat, maxNewTokens: 16, sampling: { temperature: 0 } };
     const pieces: string[] = [];
     const got = await remote.generate(request, { onText: (t) => pieces.push(t) });
-    const direct = await served.inner.generate(request);
+    const direct = await served.generate(request);
     assert.equal(got.text, direct.text);
     assert.equal(pieces.join(''), got.text);
     assert.equal(got.usage.completionTokens, direct.usage.completionTokens);
@@ -128,7 +111,7 @@ describe('remote engine against phi-local serve (tiny model)', () => {
       let streamed = '';
       onDelta = (id, text) => { if (id === 'r1') streamed += text; };
       const result = await rpc.sendRequest(ChatRequest, { turnId: 'r1', messages: chat, maxNewTokens: 16 });
-      const direct = await served.inner.generate({ messages: chat, maxNewTokens: 16, sampling: { temperature: 0 } });
+      const direct = await served.generate({ messages: chat, maxNewTokens: 16, sampling: { temperature: 0 } });
       assert.equal(result.text, direct.text);
       assert.equal(streamed, result.text);
       assert.equal(result.interrupted, undefined);

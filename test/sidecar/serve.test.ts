@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { Engine } from '../../sidecar/engine/engine';
-import type { GenerationOptions, GenerationRequest, GenerationResult, InferenceEngine } from '../../sidecar/inferenceEngine';
 import { serveOpenAi, type RunningServer } from '../../sidecar/serve/openaiServer';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
+import { RecordingEngine } from './recordingEngine';
 
 const MODEL_ID = 'phi-tiny';
 const weather = {
@@ -21,22 +21,6 @@ const weather = {
     parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Bergen', 'Tromsø'] }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city'], additionalProperties: false },
   },
 };
-
-/** The real engine, with every step's result kept (a spy, not a double: everything runs for real). */
-class Recorded implements InferenceEngine {
-  readonly results: GenerationResult[] = [];
-  constructor(readonly inner: Engine) {}
-  get model() { return this.inner.model; }
-  load(r: Parameters<Engine['load']>[0]) { return this.inner.load(r); }
-  async generate(request: GenerationRequest, options?: GenerationOptions) {
-    const result = await this.inner.generate(request, options);
-    this.results.push(result);
-    return result;
-  }
-  renderPrompt(...a: Parameters<Engine['renderPrompt']>) { return this.inner.renderPrompt(...a); }
-  countTokens(...a: Parameters<Engine['countTokens']>) { return this.inner.countTokens(...a); }
-  dispose() { return this.inner.dispose(); }
-}
 
 function rawRequest(url: string, init: { method: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
   const u = new URL(url);
@@ -52,12 +36,12 @@ function rawRequest(url: string, init: { method: string; path: string; headers?:
 }
 
 describe('phi-local serve: an OpenAI-compatible endpoint, through the official openai client (tiny model)', () => {
-  let engine: Recorded;
+  let engine: RecordingEngine;
   let server: RunningServer;
   let client: OpenAI;
 
   before(async () => {
-    engine = new Recorded(new Engine());
+    engine = new RecordingEngine();
     await engine.load({ dir: ensureModel('tiny', EXACT_MODEL), executionProvider: 'cpu', threads: 2 });
     server = await serveOpenAi(engine, { port: 0, modelId: MODEL_ID, maxNewTokens: 100_000 });
     client = new OpenAI({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });

@@ -1,0 +1,14 @@
+// The real local engine, with every generation step's result kept: a spy for tests that need to see what the engine
+// did behind a server or a client (not a double: everything runs for real).
+import { Engine, type EngineResult } from '../../sidecar/engine/engine';
+import type { GenerationOptions, GenerationRequest } from '../../sidecar/inferenceEngine';
+
+export class RecordingEngine extends Engine {
+  readonly results: EngineResult[] = [];
+
+  override async generate(request: GenerationRequest, options?: GenerationOptions): Promise<EngineResult> {
+    const result = await super.generate(request, options);
+    this.results.push(result);
+    return result;
+  }
+}
