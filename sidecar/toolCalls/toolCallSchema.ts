@@ -6,19 +6,25 @@ import type { ToolDefinition } from '../protocol';
 /** A tool without a parameter schema takes no arguments: `{}`. */
 const NO_ARGUMENTS = { type: 'object', properties: {}, additionalProperties: false };
 
+/** Any JSON object. */
+const ANY_ARGUMENTS = { type: 'object', additionalProperties: true };
+
 /**
- * `looseArguments`: any JSON object as arguments (for a tool whose schema the grammar compiler cannot handle;
- * the arguments are then still validated after the call).
+ * `looseArguments`: any JSON object as arguments, for every tool (true) or for those it picks: tools whose schema the
+ * grammar compiler cannot handle or should not be given (toolSchemaBounds.ts). Their arguments are still validated
+ * after the call.
  */
 export function toolCallListSchema(
   tools: readonly ToolDefinition[],
-  options: { maxCalls?: number; looseArguments?: boolean } = {},
+  options: { maxCalls?: number; looseArguments?: boolean | ((tool: ToolDefinition) => boolean) } = {},
 ): Record<string, unknown> {
+  const { looseArguments } = options;
+  const loose = typeof looseArguments === 'function' ? looseArguments : () => looseArguments === true;
   const item = (tool: ToolDefinition) => ({
     type: 'object',
     properties: {
       name: { const: tool.name },
-      arguments: options.looseArguments ? { type: 'object', additionalProperties: true } : (tool.parameters ?? NO_ARGUMENTS),
+      arguments: loose(tool) ? ANY_ARGUMENTS : (tool.parameters ?? NO_ARGUMENTS),
     },
     required: ['name', 'arguments'],
     additionalProperties: false,

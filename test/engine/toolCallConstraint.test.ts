@@ -1,8 +1,10 @@
 // Constrained tool calls on the random-weight tiny model (Phi-4-mini's real 200,064-token vocabulary): with a required
 // call and sampling at temperature 1, every call is valid JSON naming a declared tool with arguments that validate,
-// while the same runs without the constraint give nothing usable: the constraint does all the work.
+// while the same runs without the constraint give nothing usable: the constraint does all the work. Then what keeps
+// one tool from breaking the others: the schema bounds, and a new copy of xgrammar after it fails.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type * as XGrammar from '@mlc-ai/web-xgrammar';
 import Ajv from 'ajv';
 import { Generator } from '../../sidecar/engine/generate';
 import { readModelFolder } from '../../sidecar/engine/modelFolder';
@@ -11,6 +13,7 @@ import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
 import { ReplayScript } from '../../sidecar/engine/replay';
 import type { ChatMessage, ToolDefinition } from '../../sidecar/engine/template';
 import { parseToolCalls } from '../../sidecar/toolCalls/toolCallParser';
+import { freshXGrammar, type XGrammarModule } from '../../sidecar/toolCalls/xgrammarModule';
 import { ensureModel } from '../fixtures/models';
 
 const notCancelled = { aborted: false };
@@ -72,6 +75,55 @@ const tools: ToolDefinition[] = [
 ];
 
 const conversation: ChatMessage[] = [{ role: 'user', content: 'Tidy up the workspace.' }];
+
+/** An object schema nested `levels` deep: one required object property a level, a string at the bottom. */
+function nested(levels: number): Record<string, unknown> {
+  let schema: Record<string, unknown> = { type: 'string' };
+  for (let i = 0; i < levels; i++) schema = { type: 'object', properties: { a: schema }, required: ['a'], additionalProperties: false };
+  return schema;
+}
+
+/** A new copy of xgrammar (its own WebAssembly instance), so that what a test breaks stays broken there only. */
+function newCopy(): XGrammarModule {
+  const xg = freshXGrammar();
+  assert.ok(xg, 'from source, a new copy of xgrammar can be made');
+  return xg;
+}
+
+interface Hooks {
+  /** Sees each schema compiled, as JSON; returns the one to compile instead (a spy returns it as it is). */
+  compile?(schema: string): string;
+  /** Sees what a compile threw. */
+  threw?(e: Error): void;
+  /** Runs before each mask a matcher computes; may throw. */
+  mask?(): void;
+}
+
+/** `xg` with its compilers' and matchers' calls going through `hooks` (a spy, or a TEST DOUBLE that fails). */
+function through(xg: XGrammarModule, hooks: Hooks): XGrammarModule {
+  const GrammarCompiler = {
+    createGrammarCompiler: async (info: XGrammar.TokenizerInfo, cache?: boolean) => {
+      const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, cache);
+      return new Proxy(compiler, {
+        get: (target, key) => key === 'compileJSONSchema'
+          ? (schema: string, ...rest: []) => target.compileJSONSchema(hooks.compile ? hooks.compile(schema) : schema, ...rest)
+            .catch((e: Error) => { hooks.threw?.(e); throw e; })
+          : Reflect.get(target, key),
+      });
+    },
+  };
+  const GrammarMatcher = {
+    createGrammarMatcher: async (...args: Parameters<typeof xg.GrammarMatcher.createGrammarMatcher>) => {
+      const matcher = await xg.GrammarMatcher.createGrammarMatcher(...args);
+      return new Proxy(matcher, {
+        get: (target, key) => key === 'getNextTokenBitmask'
+          ? () => { hooks.mask?.(); return target.getNextTokenBitmask(); }
+          : Reflect.get(target, key),
+      });
+    },
+  };
+  return { ...xg, GrammarCompiler, GrammarMatcher } as unknown as XGrammarModule;
+}
 
 describe('constrained tool calls (tiny model, random weights)', () => {
   let ort: OrtBackend;
@@ -141,6 +193,104 @@ describe('constrained tool calls (tiny model, random weights)', () => {
       assert.equal(r.finishReason, 'tool-call');
       assert.equal((JSON.parse(r.toolCall!.text) as unknown[]).length, 1);
     }
+  });
+
+  /** A constrained call of `tools` with this seed: valid JSON, declared names, arguments valid for their schemas. */
+  async function assertConstrainedCall(g: Generator, seed: number): Promise<void> {
+    const r = await g.generate(
+      { messages: conversation, tools, toolChoice: 'required', maxNewTokens: 400, sampling: { temperature: 1, seed } },
+      notCancelled);
+    assert.equal(r.finishReason, 'tool-call', `seed ${seed}: ${JSON.stringify(r.toolCall)}`);
+    const list = JSON.parse(r.toolCall!.text) as Array<{ name: string; arguments: unknown }>;
+    for (const call of list) {
+      const validate = validators.get(call.name);
+      assert.ok(validate?.(call.arguments), `seed ${seed}: ${JSON.stringify(call)}`);
+    }
+  }
+
+  it('xgrammar itself (why the bounds and the new copies): a schema nested 300 levels traps its WebAssembly, and that copy fails every later compile, on new tables too', async () => {
+    const vocab = ['{', '}', '"', 'a', 'b', ':', ' ', ',', 'x'];
+    const compilerOf = async (copy: XGrammarModule) =>
+      copy.GrammarCompiler.createGrammarCompiler(await copy.TokenizerInfo.createTokenizerInfo(vocab, 'byte_level', false, vocab.length, []), true);
+    const compile = (c: XGrammar.GrammarCompiler, schema: object) => c.compileJSONSchema(JSON.stringify(schema), false, -1, [', ', ': '], true);
+    const small = (name: string) => ({ type: 'object', properties: { [name]: { type: 'string', maxLength: 2 } }, required: [name] });
+    const xg = newCopy();
+    const compiler = await compilerOf(xg);
+    (await compile(compiler, small('a'))).dispose();
+    await assert.rejects(compile(compiler, nested(300)), /^RuntimeError: memory access out of bounds$/);
+    // (Not tried: the 300-level schema again on that compiler never returns; its cache waits on the failed entry.)
+    await assert.rejects(compile(compiler, small('b')), /memory access out of bounds/, 'a new schema on the same compiler');
+    await assert.rejects(compilerOf(xg).then((c) => compile(c, small('x'))), /memory access out of bounds|Aborted/, 'new tables on the same copy');
+    (await compile(await compilerOf(newCopy()), small('b'))).dispose(); // a new copy works
+  });
+
+  it('a tool whose schema is nested 300 levels never reaches xgrammar: its arguments are left free (checked after the call), the other tools stay constrained, and constrained calls work right after', async () => {
+    const compiled: string[] = [];
+    const loads: boolean[] = [];
+    const spied = new Generator(ort, prompts, folder.config, {
+      xgrammar: (fresh) => { loads.push(fresh); return through(newCopy(), { compile: (schema) => (compiled.push(schema), schema) }); },
+    });
+    const deep: ToolDefinition = { name: 'deep_tool', description: 'Nested.', parameters: nested(300) };
+    // The prompt of the other tools: the 300 levels would add thousands of tokens to prefill, and only the grammar matters here.
+    const promptIds = prompts.render(conversation, tools).ids;
+    const r = await spied.generate(
+      { messages: conversation, promptIds, tools: [...tools, deep], toolChoice: 'required', maxNewTokens: 60, sampling: { temperature: 1, seed: 1 } },
+      notCancelled);
+    assert.ok(r.toolCall, 'the request went on to a call');
+    assert.equal(compiled.length, 1);
+    const items = (JSON.parse(compiled[0]) as { items: { anyOf: Array<{ properties: { name: { const: string }; arguments: unknown } }> } }).items.anyOf;
+    assert.deepEqual(items.map((i) => i.properties.name.const), [...tools.map((t) => t.name), 'deep_tool']);
+    assert.deepEqual(items.at(-1)!.properties.arguments, { type: 'object', additionalProperties: true });
+    for (const [i, tool] of tools.entries()) assert.deepEqual(items[i].properties.arguments, tool.parameters);
+    for (let seed = 1; seed <= 5; seed++) await assertConstrainedCall(spied, seed);
+    assert.deepEqual(loads, [false], 'xgrammar never failed');
+  });
+
+  it("TEST DOUBLE: a compile that traps xgrammar's WebAssembly once (a 300-level schema in its place) is retried on a new copy: that request's call and the next ones are constrained and valid", async () => {
+    const loads: boolean[] = [];
+    const errors: string[] = [];
+    let trapped = false;
+    const trapOnce = (schema: string) => {
+      if (trapped) return schema;
+      trapped = true;
+      return JSON.stringify(nested(300));
+    };
+    const recovering = new Generator(ort, prompts, folder.config, {
+      xgrammar: (fresh) => {
+        loads.push(fresh);
+        const xg = newCopy();
+        // The first copy: its first compile traps for real.
+        return fresh ? xg : through(xg, { compile: trapOnce, threw: (e) => errors.push(e.message) });
+      },
+    });
+    await assertConstrainedCall(recovering, 1);
+    assert.deepEqual(errors, ['memory access out of bounds']);
+    assert.deepEqual(loads, [false, true], 'one new copy');
+    for (let seed = 2; seed <= 5; seed++) await assertConstrainedCall(recovering, seed);
+    assert.deepEqual(loads, [false, true]);
+  });
+
+  it('TEST DOUBLE: a matcher that fails mid-call fails its request with a clear error, and the next request works on a new copy', async () => {
+    const loads: boolean[] = [];
+    let failed = false;
+    const recovering = new Generator(ort, prompts, folder.config, {
+      xgrammar: (fresh) => {
+        loads.push(fresh);
+        return fresh ? newCopy() : through(newCopy(), {
+          mask: () => {
+            if (failed) return;
+            failed = true;
+            throw new WebAssembly.RuntimeError('memory access out of bounds');
+          },
+        });
+      },
+    });
+    await assert.rejects(
+      recovering.generate({ messages: conversation, tools, toolChoice: 'required', maxNewTokens: 400, sampling: { seed: 1 } }, notCancelled),
+      (e: Error) => e.name === 'EngineError' &&
+        /^The tool-call grammar engine \(xgrammar\) failed: memory access out of bounds\. It is rebuilt for the next request; try again\.$/.test(e.message));
+    for (let seed = 1; seed <= 3; seed++) await assertConstrainedCall(recovering, seed);
+    assert.deepEqual(loads, [false, true]);
   });
 
   it('a call ends the generation and its tokens come back, and the next turn reuses them all (replay)', async () => {
