@@ -10,7 +10,7 @@ import { createBackend, type BackendChoice } from '../sidecar/engine/backendChoi
 import type { ExecutionProviderChoice } from '../sidecar/engine/executionProvider';
 import { Generator } from '../sidecar/engine/generate';
 import { readModelFolder } from '../sidecar/engine/modelFolder';
-import { PromptBuilder } from '../sidecar/engine/promptBuilder';
+import { PromptBuilder } from '../sidecar/prompt/promptBuilder';
 import { Sampler, seededRandom } from '../sidecar/engine/sampling';
 import { fillKvCache } from './syntheticFill';
 

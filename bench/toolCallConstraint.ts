@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { Generator } from '../sidecar/engine/generate';
 import { readModelFolder } from '../sidecar/engine/modelFolder';
 import { OrtBackend } from '../sidecar/engine/ortBackend';
-import { PromptBuilder } from '../sidecar/engine/promptBuilder';
-import type { ToolDefinition } from '../sidecar/engine/template';
+import { PromptBuilder } from '../sidecar/prompt/promptBuilder';
+import type { ToolDefinition } from '../sidecar/prompt/template';
 import { ToolCallGrammars } from '../sidecar/toolCalls/toolCallConstraint';
 import { ensureModel } from '../test/fixtures/models';
 

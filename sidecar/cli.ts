@@ -12,9 +12,9 @@ import { EngineError } from './engineError';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from './engine/executionProvider';
 import type { GenerateRequest, GenerateResult } from './engine/generate';
 import { readModelFolder } from './engine/modelFolder';
-import { PromptBuilder } from './engine/promptBuilder';
+import { PromptBuilder } from './prompt/promptBuilder';
 import type { SamplingOptions } from './engine/sampling';
-import type { ChatMessage, ToolDefinition } from './engine/template';
+import type { ChatMessage, ToolDefinition } from './prompt/template';
 import { serveOpenAi } from './serve/openaiServer';
 
 const USAGE = `Usage:

@@ -3,7 +3,7 @@
 import { Engine } from './engine/engine';
 import { REPLAY_ENV } from './engine/replay';
 import type { InferenceEngine } from './inferenceEngine';
-import { RemoteEngine } from './remote/remoteEngine';
+import { RemoteEngine, type RemoteApi } from './remote/remoteEngine';
 
 export const ENGINES = {
   /**
@@ -11,9 +11,13 @@ export const ENGINES = {
    * editor and sidecar tests: $PHI_LOCAL_REPLAY names canned replies that stand in for the model's (replay.ts).
    */
   local: (env: NodeJS.ProcessEnv): InferenceEngine => new Engine({ replayFile: env[REPLAY_ENV] || undefined }),
-  /** An OpenAI-compatible server (sidecar/remote/): its URL, model and key come in the sidecar's environment. */
+  /**
+   * An OpenAI-compatible server (sidecar/remote/): its URL, model, key, API ('auto', 'chat', 'completions') and a
+   * folder with Phi-4's tokenizer files come in the sidecar's environment.
+   */
   remote: (env: NodeJS.ProcessEnv): InferenceEngine => new RemoteEngine({
     url: env.PHI_LOCAL_REMOTE_URL ?? '', model: env.PHI_LOCAL_REMOTE_MODEL || undefined, apiKey: env.PHI_LOCAL_REMOTE_KEY || undefined,
+    api: (env.PHI_LOCAL_REMOTE_API as RemoteApi | undefined) || undefined, tokenizerDir: env.PHI_LOCAL_REMOTE_TOKENIZER || undefined,
   }),
 } as const;
 

@@ -16,6 +16,14 @@ export type { CancelCause } from './protocol';
 export interface GenerationRequest {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
+  /**
+   * Instead of `messages`: a prompt the caller rendered itself (OpenAI's /v1/completions), as token ids or as text
+   * (whose special-token text, `<|user|>` and the like, is matched as special tokens, as servers do). No tool call is
+   * looked for: the output comes back whole in `text`, special tokens included.
+   */
+  prompt?: string | number[];
+  /** A JSON schema the whole output must match (structured output); the answer ends when the value is complete. */
+  responseSchema?: object;
   /** Text the answer starts with, fed after the assistant marker (inline completions: the code before the cursor). */
   assistantPrefix?: string;
   /** Prompt tokens per forward pass, where the engine prefills in passes (smaller: a cancel lands sooner). */

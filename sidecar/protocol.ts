@@ -87,6 +87,7 @@ export type EngineErrorCode =
   | 'prompt-too-long'   // the prompt does not fit in the context
   | 'no-model'          // a request came before a model was loaded
   | 'busy'              // too many requests already wait for the model: refused, try again
+  | 'bad-request'       // the request itself cannot be run (a token id the model lacks, a schema past the bounds)
   | 'internal';
 
 /** Plain data of an engine error, as it travels in a ResponseError's `data`. */

@@ -12,7 +12,7 @@
 // the previous prompt's KV cache): a keystroke costs a few tokens of prefill, not the whole window.
 //
 // Pure functions, no engine: the unit tests call them directly.
-import type { ChatMessage } from '../engine/template';
+import type { ChatMessage } from '../prompt/template';
 
 export type CompletionMode = 'line' | 'block';
 

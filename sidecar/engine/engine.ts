@@ -8,14 +8,14 @@ import type { InferenceEngine, LoadRequest } from '../inferenceEngine';
 import type { CountTokensParams, CountTokensResult } from '../protocol';
 import { EngineError } from '../engineError';
 import type { GenerateRequest, GenerateResult } from './generate';
-import type { ChatMessage, ToolDefinition } from './template';
-import type { RenderedPrompt } from './promptBuilder';
+import type { ChatMessage, ToolDefinition } from '../prompt/template';
+import type { RenderedPrompt } from '../prompt/promptBuilder';
 import { Scheduler, type CancelCause, type Job, type Priority } from './scheduler';
 import { readModelFolder } from './modelFolder';
-import { TokenCounter } from './tokenCounter';
+import { TokenCounter } from '../prompt/tokenCounter';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 
-export type { RenderedPrompt } from './promptBuilder';
+export type { RenderedPrompt } from '../prompt/promptBuilder';
 export type { LoadOptions, ModelInfo } from './workerProtocol';
 export type { CancelCause, Priority } from './scheduler';
 

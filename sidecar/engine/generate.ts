@@ -5,13 +5,14 @@ import type { Backend } from './backend';
 import { EngineError } from '../engineError';
 import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
-import type { PromptBuilder } from './promptBuilder';
+import type { PromptBuilder } from '../prompt/promptBuilder';
 import { DraftLength, lookupDraft } from './promptLookup';
 import type { Timings } from '../protocol';
 import type { ReplayScript } from './replay';
-import type { ChatMessage, ToolDefinition } from './template';
+import type { ChatMessage, ToolDefinition } from '../prompt/template';
 import { ToolCallGrammars, type ToolCallGrammarsOptions } from '../toolCalls/toolCallConstraint';
 import { ToolCallDecoding, type ToolCallTokens, type ToolChoice } from '../toolCalls/toolCallDecoding';
+import { SchemaDecoding } from '../toolCalls/schemaDecoding';
 
 export type { ToolChoice } from '../toolCalls/toolCallDecoding';
 
@@ -25,6 +26,10 @@ export interface GenerateRequest {
   tools?: ToolDefinition[];
   /** An already tokenized prompt, fed as is instead of rendering `messages` (benchmarks, debugging). */
   promptIds?: number[];
+  /** A prompt the caller rendered (inferenceEngine.ts): text or ids, no tool calls looked for. */
+  prompt?: string | number[];
+  /** A JSON schema the whole output must match (inferenceEngine.ts). */
+  responseSchema?: object;
   /** Text the answer starts with, fed after the assistant marker (inline completions: the code before the cursor). */
   assistantPrefix?: string;
   /** Prompt tokens per forward pass for this request (default: the generator's). Smaller: a cancel lands sooner. */
@@ -148,7 +153,8 @@ export class Generator {
   /** xgrammar's tables for this vocabulary: built once, when a call is first constrained. */
   private toolCallGrammars(): Promise<ToolCallGrammars> {
     if (!this.grammars) {
-      const { end } = this.toolCallTokens!;
+      // The grammar's own stop token: a call's end tag, or (a tokenizer without call tokens) eos for response schemas.
+      const end = this.toolCallTokens?.end ?? this.config.eosTokenIds[0];
       this.grammars = ToolCallGrammars.create(this.prompts.tokenizer, this.config.vocabSize, end, { load: this.xgrammar });
       this.grammars.catch(() => { this.grammars = undefined; });
     }
@@ -161,7 +167,7 @@ export class Generator {
 
   async generate(request: GenerateRequest, signal: CancelSignal, events: GenerateEvents = {}): Promise<GenerateResult> {
     const start = now();
-    const prompt = request.promptIds ?? this.prompts.render(request.messages, request.tools, request.assistantPrefix).ids;
+    const prompt = request.promptIds ?? this.promptOf(request);
     if (prompt.length === 0) throw new EngineError('internal', 'The prompt is empty.');
     if (prompt.length >= this.contextLength) {
       throw new EngineError('prompt-too-long',
@@ -175,7 +181,8 @@ export class Generator {
     const decoder = this.prompts.tokenizer.createStreamDecoder();
     // TEST DOUBLE (replay mode): the canned reply's tokens are taken instead of sampled ones, unconstrained.
     const forced = this.replay?.nextReply(this.prompts.tokenizer);
-    const calls = this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
+    const calls = request.responseSchema && !forced ? new SchemaDecoding(request.responseSchema, this.config.eosTokenIds, () => this.toolCallGrammars())
+      : this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
     const speculate = this.speculative;
     this.draftStats = { drafted: 0, accepted: 0 };
 
@@ -260,9 +267,21 @@ export class Generator {
     };
   }
 
-  /** How this request handles tool calls; undefined when the tokenizer has no call tokens (not Phi-4's). */
+  /** The prompt's ids: the caller's own prompt (text with special tokens matched, or ids), or the conversation rendered. */
+  private promptOf(request: GenerateRequest): number[] {
+    if (typeof request.prompt === 'string') return this.prompts.tokenizer.encode(request.prompt);
+    if (request.prompt) {
+      const size = this.prompts.tokenizer.vocabSize;
+      const bad = request.prompt.find((id) => !Number.isInteger(id) || id < 0 || id >= size);
+      if (bad !== undefined) throw new EngineError('bad-request', `The prompt has token id ${bad}, which the tokenizer does not have (0–${size - 1}).`);
+      return request.prompt;
+    }
+    return this.prompts.render(request.messages, request.tools, request.assistantPrefix).ids;
+  }
+
+  /** How this request handles tool calls; undefined when the tokenizer has no call tokens (not Phi-4's) or the caller rendered the prompt. */
   private toolCallDecoding(request: GenerateRequest): ToolCallDecoding | undefined {
-    if (!this.toolCallTokens) return undefined;
+    if (!this.toolCallTokens || request.prompt !== undefined) return undefined;
     const tools = request.tools ?? [];
     return new ToolCallDecoding({
       tools,

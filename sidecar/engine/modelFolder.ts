@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../engineError';
 import { checkExternalData, readGraphSummary, type GraphSummary, type GraphValue } from './onnxGraph';
+import { folderError, readJson, readPromptFiles } from '../prompt/promptFiles';
 
 export interface IoNames {
   inputIds: string;
@@ -57,28 +58,6 @@ export interface ModelFolder {
   warnings: string[];
 }
 
-function folderError(file: string, problem: string): EngineError {
-  return new EngineError('model-folder', `${file} ${problem}`, file);
-}
-
-function readJson(dir: string, file: string, required: true): any;
-function readJson(dir: string, file: string, required: false): any | undefined;
-function readJson(dir: string, file: string, required: boolean): any {
-  const full = path.join(dir, file);
-  let text: string;
-  try {
-    text = fs.readFileSync(full, 'utf8');
-  } catch {
-    if (!required) return undefined;
-    throw folderError(file, `is missing from the model folder ${dir}.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw folderError(file, `is not valid JSON (${(e as Error).message}). Download or copy it again.`);
-  }
-}
-
 function field<T>(file: string, obj: any, dotted: string, check: (v: unknown) => v is T, what: string): T {
   let v: any = obj;
   for (const k of dotted.split('.')) v = v?.[k];
@@ -93,17 +72,49 @@ function perLayer(pattern: string, layers: number): string[] {
   return Array.from({ length: layers }, (_, i) => pattern.replace('%d', String(i)));
 }
 
-function readChatTemplate(dir: string, tokenizerConfig: any): string {
-  const t = tokenizerConfig.chat_template;
-  if (typeof t === 'string' && t.length > 0) return t;
-  // Newer exports keep the template in its own file.
-  const jinja = path.join(dir, 'chat_template.jinja');
-  if (fs.existsSync(jinja)) return fs.readFileSync(jinja, 'utf8');
-  if (Array.isArray(t)) {
-    const named = t.find((x: any) => x?.name === 'default') ?? t[0];
-    if (typeof named?.template === 'string') return named.template;
+/**
+ * The record Phi Local's download writes into a folder once every file in it is verified (COMPLETE_MARKER in
+ * extension/model/download/modelDownload.ts: each file's name, size and checksum). The sidecar does not import the
+ * extension, so the name is repeated here (test/unit/downloadTruncation.test.ts checks that the two agree).
+ */
+export const DOWNLOAD_MANIFEST = 'phi-local-download.json';
+
+/**
+ * A downloaded folder's files still have the sizes the download verified: a file cut short or changed since (a full
+ * disk, a sync tool, a partial copy) is refused here, naming it, rather than failing later in some other way. Sizes
+ * only, a stat per file: re-hashing gigabytes would cost seconds at every load, and the download checked the hashes.
+ * A folder without the manifest (copied in by hand) has nothing to check against.
+ */
+function checkDownloadManifest(dir: string, warnings: string[]): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, DOWNLOAD_MANIFEST), 'utf8');
+  } catch {
+    return;
   }
-  throw folderError('tokenizer_config.json', 'has no `chat_template` (and there is no chat_template.jinja).');
+  let files: unknown;
+  try {
+    files = JSON.parse(text)?.files;
+  } catch {
+    // ignored: `files` stays undefined
+  }
+  if (!Array.isArray(files)) {
+    warnings.push(`${DOWNLOAD_MANIFEST} is not readable, so the sizes of the downloaded files were not checked.`);
+    return;
+  }
+  for (const f of files as Array<{ name?: unknown; size?: unknown }>) {
+    if (typeof f?.name !== 'string' || typeof f.size !== 'number') continue;
+    let size: number;
+    try {
+      size = fs.statSync(path.join(dir, f.name)).size;
+    } catch {
+      throw folderError(f.name, `is missing from the model folder ${dir}, but the download put it there (${DOWNLOAD_MANIFEST} lists it). Download the model again.`);
+    }
+    if (size !== f.size) {
+      throw folderError(f.name, `is ${size} bytes, but the download verified it at ${f.size} bytes (${DOWNLOAD_MANIFEST}): ` +
+        `it was ${size < f.size ? 'cut short' : 'changed'} since. Delete this model ("Phi: Manage Models") and download it again.`);
+    }
+  }
 }
 
 /** Reads the folder's files and checks them against each other and against model.onnx's graph. */
@@ -113,6 +124,7 @@ export function readModelFolder(dir: string): ModelFolder {
     throw new EngineError('model-folder', `The model folder ${dir} does not exist or is not a folder.`);
   }
   const warnings: string[] = [];
+  checkDownloadManifest(dir, warnings);
   const G = 'genai_config.json';
   const genai = readJson(dir, G, true);
   const decoder = field(G, genai, 'model.decoder', (v): v is any => typeof v === 'object' && v !== null, 'an object');
@@ -174,11 +186,7 @@ export function readModelFolder(dir: string): ModelFolder {
   const kvType = checkGraph(filename, graph, io, { numKvHeads, headSize, vocabSize });
   const logitsType = graph.outputs.find((o) => o.name === io.logits)!.type as 'float32' | 'float16';
 
-  // Tokenizer files.
-  const tokenizerJson = readJson(dir, 'tokenizer.json', true);
-  if (typeof tokenizerJson?.model !== 'object') throw folderError('tokenizer.json', 'has no `model` section.');
-  const tokenizerConfig = readJson(dir, 'tokenizer_config.json', true);
-  const chatTemplate = readChatTemplate(dir, tokenizerConfig);
+  const { tokenizerJson, tokenizerConfig, chatTemplate } = readPromptFiles(dir);
   for (const id of eosTokenIds) {
     if (!(tokenizerJson.added_tokens ?? []).some((t: any) => t.id === id)) {
       warnings.push(`eos token id ${id} from genai_config.json is not an added token of tokenizer.json.`);

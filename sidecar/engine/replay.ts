@@ -17,7 +17,7 @@
 // - once all are used, a generation fails with a clear error.
 import * as fs from 'node:fs';
 import { EngineError } from '../engineError';
-import type { PhiTokenizer } from './tokenizer';
+import type { PhiTokenizer } from '../prompt/tokenizer';
 
 export const REPLAY_ENV = 'PHI_LOCAL_REPLAY';
 

@@ -5,7 +5,7 @@ import { createBackend } from './backendChoice';
 import { EngineError } from '../engineError';
 import { Generator } from './generate';
 import { readModelFolder } from './modelFolder';
-import { PromptBuilder } from './promptBuilder';
+import { PromptBuilder } from '../prompt/promptBuilder';
 import { ReplayScript } from './replay';
 import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
 

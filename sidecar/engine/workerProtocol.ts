@@ -5,7 +5,7 @@ import type { BackendChoice } from './backendChoice';
 import type { EngineErrorCode } from '../engineError';
 import type { ExecutionProviderChoice, ProviderFailure } from './executionProvider';
 import type { GenerateRequest, GenerateResult } from './generate';
-import type { RenderedPrompt } from './promptBuilder';
+import type { RenderedPrompt } from '../prompt/promptBuilder';
 import type { ChatMessage, ModelInfo, ToolDefinition } from '../protocol';
 
 export interface LoadOptions {

@@ -1,5 +1,5 @@
-// OpenAI's chat-completions shapes ↔ the engine's generation step: requests in (messages, tools, tool_choice,
-// sampling), answers and stream chunks out. Only what the server needs; anything else in a request is ignored, as
+// OpenAI's chat-completions and completions shapes ↔ the engine's generation step: requests in (messages, tools,
+// tool_choice, or a prompt; sampling; structured output), answers and stream chunks out. Only what the server needs; anything else in a request is ignored, as
 // OpenAI-compatible servers do, and anything wrong in what it needs is a 400 with the field named.
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest, GenerationResult } from '../inferenceEngine';
@@ -125,6 +125,78 @@ export function chatCompletionRequest(body: unknown, maxNewTokensLimit: number):
     },
     stream: b.stream === true,
     includeUsage: (b.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+  };
+}
+
+/** What the server takes from a completions body: a prompt the client rendered, and where to stop. */
+export interface CompletionRequest {
+  generation: GenerationRequest;
+  stream: boolean;
+  includeUsage: boolean;
+  stop: string[];
+  /** vLLM's include_stop_str_in_output: the stop string that ended the answer is part of it. */
+  includeStop: boolean;
+}
+
+/** A JSON schema given as an object or as its JSON text. */
+function schema(value: unknown, param: string): object | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new BadRequest(`${param} is not a JSON schema (not JSON).`, param);
+    }
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) throw new BadRequest(`${param} must be a JSON schema object.`, param);
+  return value as object;
+}
+
+/**
+ * The structured output a body asks for, under each server's name for it: vLLM's `structured_outputs.json` (and its
+ * older `guided_json`), llama-server's `json_schema`, OpenAI's `response_format` json_schema.
+ */
+function responseSchema(b: Record<string, unknown>): object | undefined {
+  const format = b.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined;
+  return schema((b.structured_outputs as { json?: unknown } | undefined)?.json, 'structured_outputs.json')
+    ?? schema(b.guided_json, 'guided_json')
+    ?? schema(b.json_schema, 'json_schema')
+    ?? (format?.type === 'json_schema' ? schema(format.json_schema?.schema, 'response_format.json_schema.schema') : undefined);
+}
+
+/**
+ * A completions body → the generation step: `prompt` is the text (special-token text matched as special tokens, as
+ * vLLM does) or the token ids the client rendered. One prompt per request (no lists of prompts, no `n`, no `echo`).
+ */
+export function completionRequest(body: unknown, maxNewTokensLimit: number): CompletionRequest {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('The body must be a JSON object.');
+  const b = body as Record<string, unknown>;
+  let prompt: string | number[];
+  if (typeof b.prompt === 'string' && b.prompt.length > 0) prompt = b.prompt;
+  else if (Array.isArray(b.prompt) && b.prompt.length > 0 && b.prompt.every((id) => Number.isInteger(id))) prompt = b.prompt as number[];
+  else if (Array.isArray(b.prompt) && b.prompt.length === 1 && typeof b.prompt[0] === 'string' && b.prompt[0]) prompt = b.prompt[0];
+  else throw new BadRequest('prompt must be a non-empty string or a list of token ids (one prompt per request).', 'prompt');
+  if (b.echo === true) throw new BadRequest('echo is not supported.', 'echo');
+  if (b.n !== undefined && b.n !== 1) throw new BadRequest('n must be 1.', 'n');
+  const stop = b.stop === undefined || b.stop === null ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop;
+  if (!Array.isArray(stop) || stop.length > 8 || !stop.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 256)) {
+    throw new BadRequest('stop must be a string or a list of at most 8 non-empty strings.', 'stop');
+  }
+  const maxTokens = number(b, 'max_tokens', 1, maxNewTokensLimit) ?? 16; // OpenAI's default for completions
+  const temperature = number(b, 'temperature', 0, 2);
+  const topP = number(b, 'top_p', 0, 1);
+  const seed = number(b, 'seed', -(2 ** 31), 2 ** 32);
+  const wanted = responseSchema(b);
+  return {
+    generation: {
+      messages: [], prompt, maxNewTokens: maxTokens,
+      ...(wanted ? { responseSchema: wanted } : {}),
+      sampling: { temperature: temperature ?? 0, ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) },
+    },
+    stream: b.stream === true,
+    includeUsage: (b.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    stop: stop as string[],
+    includeStop: b.include_stop_str_in_output === true,
   };
 }
 

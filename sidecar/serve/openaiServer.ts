@@ -1,7 +1,9 @@
 // `phi-local serve`: an engine behind an OpenAI-compatible HTTP endpoint, so that other tools share the one model in
-// memory. /v1/models and /v1/chat/completions (streamed as server-sent events or not; tools with tool_choice
+// memory. /v1/models, /v1/chat/completions (streamed as server-sent events or not; tools with tool_choice
 // none/auto/required/named — the local engine's calls come from its constrained decoder, so they always parse and
-// fit their schema). Errors in OpenAI's JSON shape.
+// fit their schema), /v1/completions (a prompt the client rendered, as text or token ids; `stop`; structured output
+// under vLLM's, llama-server's and OpenAI's names; special tokens stay in the text, as vLLM's
+// `skip_special_tokens: false`) and vLLM's /tokenize. Errors in OpenAI's JSON shape.
 //
 // Safe by default: it listens on 127.0.0.1; any other address requires an API key; a request whose Host header is
 // not a name of the bound address is refused (DNS rebinding: a web page cannot reach it through a name it controls);
@@ -12,7 +14,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EngineError } from '../engineError';
 import type { GenerationResult, InferenceEngine } from '../inferenceEngine';
-import { BadRequest, chatCompletionRequest, choiceOutcome, usage } from './openaiMapping';
+import { BadRequest, chatCompletionRequest, choiceOutcome, completionRequest, usage } from './openaiMapping';
+import { StopStrings } from '../stopStrings';
 
 export interface ServeOptions {
   /** Default 127.0.0.1. Any other address requires `apiKey`. */
@@ -122,7 +125,8 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     }
     if (req.method === 'POST' && url.pathname === '/tokenize') return tokenize(req, res);
     if (req.method === 'POST' && url.pathname === '/v1/chat/completions') return chatCompletions(req, res);
-    throw new HttpError(404, `No route ${req.method} ${url.pathname}: this server has GET /v1/models, POST /v1/chat/completions and POST /tokenize.`, 'invalid_request_error', 'not_found');
+    if (req.method === 'POST' && url.pathname === '/v1/completions') return completions(req, res);
+    throw new HttpError(404, `No route ${req.method} ${url.pathname}: this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions and POST /tokenize.`, 'invalid_request_error', 'not_found');
   };
 
   /** vLLM's /tokenize: {model, prompt} or {model, messages} → {count, max_model_len, tokens}, by the model's tokenizer. */
@@ -142,11 +146,12 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     sendJson(res, 200, { count: counted.tokens, max_model_len: engine.model?.contextLength, tokens: [] });
   };
 
-  const chatCompletions = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  /** The body parsed by `parse` (a BadRequest is a 400), for the served model, with room in the queue. */
+  const admit = async <T>(req: http.IncomingMessage, parse: (body: unknown, limit: number) => T): Promise<T> => {
     const body = await readBody(req, maxBodyBytes);
-    let request;
+    let request: T;
     try {
-      request = chatCompletionRequest(body, maxNewTokens);
+      request = parse(body, maxNewTokens);
     } catch (e) {
       if (e instanceof BadRequest) throw new HttpError(400, e.message, 'invalid_request_error', null, e.param ?? null);
       throw e;
@@ -156,10 +161,69 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     if (inFlight >= maxQueue) {
       throw new HttpError(429, `${inFlight} requests are running or waiting; try again shortly.`, 'rate_limit_exceeded', 'rate_limit_exceeded', null, { 'retry-after': '1' });
     }
-    inFlight++;
+    return request;
+  };
+
+  /** Aborted when the client goes away before its response was ended: its generation stops. */
+  const clientGone = (res: http.ServerResponse): AbortController => {
     const abort = new AbortController();
-    // A client that goes away cancels its generation (the response closes before it was ended).
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+    return abort;
+  };
+
+  const completions = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const request = await admit(req, completionRequest);
+    inFlight++;
+    const abort = clientGone(res);
+    // A stop string ends the generation: this controller stops the engine, `abort` (the client) stops everything.
+    const stopped = new AbortController();
+    abort.signal.addEventListener('abort', () => stopped.abort(), { once: true });
+    const stops = new StopStrings(request.stop, request.includeStop);
+    const id = `cmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const chunk = (text: string, finishReason: string | null, extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'text_completion', created, model: options.modelId, choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason, ...extra }] })}\n\n`;
+    let text = '';
+    const onText = (piece: string) => {
+      const out = stops.push(piece);
+      if (stops.matched !== undefined) stopped.abort();
+      if (!out) return;
+      text += out;
+      if (request.stream) res.write(chunk(out, null));
+    };
+    try {
+      if (request.stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const result = await engine.generate(request.generation, { signal: stopped.signal, onText });
+      if (abort.signal.aborted) return;
+      if (stops.matched === undefined) {
+        const rest = stops.flush();
+        text += rest;
+        if (rest && request.stream) res.write(chunk(rest, null));
+      }
+      const finishReason = stops.matched !== undefined || result.finishReason !== 'length' ? 'stop' : 'length';
+      // vLLM's stop_reason: the stop string that ended the answer (null for eos or the length limit).
+      const stopReason = { stop_reason: stops.matched ?? null };
+      const counted = usage(result);
+      if (request.stream) {
+        res.write(chunk('', finishReason, stopReason));
+        if (request.includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: options.modelId, choices: [], usage: counted })}\n\n`);
+        res.end('data: [DONE]\n\n');
+      } else {
+        sendJson(res, 200, {
+          id, object: 'text_completion', created, model: options.modelId,
+          choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason, ...stopReason }], usage: counted,
+        });
+      }
+      log(`completion ${result.usage.promptTokens}+${result.usage.completionTokens} tokens, ${stops.matched !== undefined ? 'stop string' : result.finishReason}`);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const chatCompletions = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const request = await admit(req, chatCompletionRequest);
+    inFlight++;
+    const abort = clientGone(res);
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const created = Math.floor(Date.now() / 1000);
     const chunk = (delta: unknown, finishReason: string | null, extra: Record<string, unknown> = {}) =>
@@ -201,7 +265,7 @@ export async function serveOpenAi(engine: InferenceEngine, options: ServeOptions
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) return sendError(res, e);
       const error = EngineError.from(e);
-      const status = error.code === 'prompt-too-long' ? 400 : error.code === 'no-model' ? 503 : error.code === 'busy' ? 429 : 500;
+      const status = error.code === 'prompt-too-long' || error.code === 'bad-request' ? 400 : error.code === 'no-model' ? 503 : error.code === 'busy' ? 429 : 500;
       log(`error: ${error.message}`);
       sendError(res, new HttpError(status, error.message, status === 400 ? 'invalid_request_error' : status === 429 ? 'rate_limit_exceeded' : 'server_error',
         error.code, null, status === 429 ? { 'retry-after': '1' } : {}));

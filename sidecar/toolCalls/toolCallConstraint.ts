@@ -10,7 +10,7 @@
 import type * as XGrammar from '@mlc-ai/web-xgrammar';
 import { EngineError } from '../engineError';
 import type { ToolDefinition } from '../protocol';
-import type { PhiTokenizer } from '../engine/tokenizer';
+import type { PhiTokenizer } from '../prompt/tokenizer';
 import { toolCallListSchema } from './toolCallSchema';
 import { toolSchemaBeyondBounds } from './toolSchemaBounds';
 import { freshXGrammar, loadXGrammar, type XGrammarModule } from './xgrammarModule';
@@ -123,6 +123,30 @@ export class ToolCallGrammars {
       }
     }
     throw new EngineError('internal', `The tool-call grammar could not be compiled: ${messageOf(firstError)}`);
+  }
+
+  /**
+   * A matcher for a whole answer that must match `schema` (structured output: serve's /v1/completions), which ends
+   * with one of `stopIds` (eos) once the value is complete. The schema is bounded like a tool's; one past the bounds
+   * is refused, not loosened: the caller asked for exactly that shape.
+   */
+  async schemaMatcher(schema: object, stopIds: readonly number[]): Promise<ToolCallMatcher> {
+    const beyond = toolSchemaBeyondBounds(schema);
+    if (beyond) throw new EngineError('bad-request', `The response schema ${beyond}; send a smaller one.`);
+    const engine = await this.started();
+    let grammar: XGrammar.CompiledGrammar;
+    try {
+      grammar = await this.compiled(engine, JSON.stringify(['response', schema]), () => schema);
+    } catch (e) {
+      this.failed(engine);
+      throw new EngineError('bad-request', `The response schema could not be compiled: ${messageOf(e)}`);
+    }
+    try {
+      return new ToolCallMatcher(await engine.xg.GrammarMatcher.createGrammarMatcher(grammar, [...stopIds]), () => this.failed(engine));
+    } catch (e) {
+      this.failed(engine);
+      throw engineFailure(e);
+    }
   }
 
   /** `current()`, its failure said as an EngineError. */

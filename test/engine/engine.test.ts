@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Engine } from '../../sidecar/engine/engine';
 import { EngineError } from '../../sidecar/engineError';
-import type { ChatMessage } from '../../sidecar/engine/template';
+import type { ChatMessage } from '../../sidecar/prompt/template';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 
 const chat: ChatMessage[] = [{ role: 'user', content: 'Explain recursion in one sentence.' }];

@@ -6,9 +6,9 @@ import { EngineError } from '../../sidecar/engineError';
 import { Generator } from '../../sidecar/engine/generate';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
 import { OrtBackend } from '../../sidecar/engine/ortBackend';
-import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
 import { seededRandom } from '../../sidecar/engine/sampling';
-import type { ChatMessage } from '../../sidecar/engine/template';
+import type { ChatMessage } from '../../sidecar/prompt/template';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 import { FP32_LOGITS_TOLERANCE, RecordingBackend } from './helpers';
 

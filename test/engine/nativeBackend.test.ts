@@ -13,9 +13,9 @@ import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFol
 import { NativeBackend } from '../../sidecar/engine/native/nativeBackend';
 import { NativeBuffer } from '../../sidecar/engine/native/nativeMemory';
 import { loadOrtApi, NativeUnavailableError, ortLibraryPath } from '../../sidecar/engine/native/ortApi';
-import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
 import { argmax } from '../../sidecar/engine/sampling';
-import type { ChatMessage } from '../../sidecar/engine/template';
+import type { ChatMessage } from '../../sidecar/prompt/template';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 import { FP32_LOGITS_TOLERANCE, maxAbsDiff, randomTokens, RecordingBackend } from './helpers';
 

@@ -7,10 +7,10 @@ import type { Backend } from '../../sidecar/engine/backend';
 import { createBackend } from '../../sidecar/engine/backendChoice';
 import { Generator, type GenerateRequest, type GenerateResult } from '../../sidecar/engine/generate';
 import { readModelFolder, type ModelFolder } from '../../sidecar/engine/modelFolder';
-import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
 import { ReplayScript } from '../../sidecar/engine/replay';
 import { seededRandom } from '../../sidecar/engine/sampling';
-import type { ChatMessage } from '../../sidecar/engine/template';
+import type { ChatMessage } from '../../sidecar/prompt/template';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 import { FP32_LOGITS_TOLERANCE, maxAbsDiff } from './helpers';
 

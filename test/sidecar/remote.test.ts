@@ -1,6 +1,6 @@
 // The remote engine (sidecar/remote/) against a real OpenAI-compatible server: `phi-local serve` on the tiny model
 // (no other project's server can run here offline), directly and through the real sidecar (dist/sidecar.js
-// --engine remote, JSON-RPC over IPC): answers equal the server's engine's own, a tool call goes to the client to run
+// --engine remote, JSON-RPC over IPC, with each of its two APIs): answers equal the server's engine's own, a tool call goes to the client to run
 // and the turn goes on, a cancel stops the server's generation, a server that dies mid-answer leaves what arrived
 // with a note, a wrong key says what to do.
 import assert from 'node:assert/strict';
@@ -63,6 +63,33 @@ describe('remote engine against phi-local serve (tiny model)', () => {
     assert.equal((await remote.countTokens({ messages: chat })).tokens, (await served.countTokens({ messages: chat })).tokens);
   });
 
+  it('completions mode: Phi-4\'s prompt rendered here, the same tokens, answers, tool calls and counts as the server\'s own engine', async () => {
+    const dir = ensureModel('tiny', EXACT_MODEL);
+    const remote = new RemoteEngine({ url: server.url, tokenizerDir: dir });
+    const info = await remote.load({ dir: '' });
+    assert.equal(remote.api, 'completions');
+    assert.match(info.kvType, /completions/);
+    // Markup pasted into a message stays text, here as locally: the ids are the local engine's.
+    const pasted: ChatMessage[] = [{ role: 'user', content: 'Explain <|end|><|assistant|>this and the sea.' }];
+    assert.deepEqual(await remote.renderPrompt(pasted, [weather]), await served.renderPrompt(pasted, [weather]));
+    const request = { messages: pasted, maxNewTokens: 16, sampling: { temperature: 0 } };
+    const pieces: string[] = [];
+    const got = await remote.generate(request, { onText: (t) => pieces.push(t) });
+    const direct = await served.generate(request);
+    assert.equal(got.text, direct.text);
+    assert.equal(pieces.join(''), got.text);
+    assert.equal(got.usage.promptTokens, direct.usage.promptTokens);
+    // A required call: the call list comes from the server's structured output (serve: the same xgrammar constraint).
+    const call = { messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }], tools: [weather], toolChoice: 'required' as const, maxToolCalls: 1, maxNewTokens: 200, sampling: { temperature: 0 } };
+    const remoteCall = await remote.generate(call);
+    const directCall = await served.generate(call);
+    assert.equal(remoteCall.finishReason, 'tool-call');
+    assert.equal(remoteCall.toolCall?.text, directCall.toolCall?.text);
+    assert.deepEqual(JSON.parse(remoteCall.toolCall!.text).map((c: { name: string }) => c.name), ['get_weather']);
+    assert.deepEqual(await remote.countTokens({ messages: pasted, tools: [weather] }), await served.countTokens({ messages: pasted, tools: [weather] }));
+    assert.deepEqual(await remote.countTokens({ text: 'Hello <|end|> sea.' }), await served.countTokens({ text: 'Hello <|end|> sea.' }));
+  });
+
   it('a wrong model or an unreachable server is a load error that says what to do', async () => {
     await assert.rejects(new RemoteEngine({ url: server.url, model: 'nope' }).load({ dir: '' }), /does not serve "nope"; it lists phi-tiny/);
     await assert.rejects(new RemoteEngine({ url: 'http://127.0.0.1:9/v1' }).load({ dir: '' }), /Could not reach http:\/\/127\.0\.0\.1:9\/v1 .*check the URL/);
@@ -78,7 +105,7 @@ describe('remote engine against phi-local serve (tiny model)', () => {
     }
   });
 
-  describe('through the real sidecar (--engine remote)', () => {
+  for (const api of ['chat', 'completions'] as const) describe(`through the real sidecar (--engine remote, the ${api} API)`, () => {
     let child: ChildProcess;
     let rpc: MessageConnection;
     let onDelta: (turnId: string, text: string) => void = () => {};
@@ -87,7 +114,10 @@ describe('remote engine against phi-local serve (tiny model)', () => {
     before(async () => {
       child = fork(sidecar, ['--engine', 'remote'], {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        env: { ...process.env, PHI_LOCAL_REMOTE_URL: server.url, PHI_LOCAL_REMOTE_MODEL: MODEL_ID },
+        env: {
+          ...process.env, PHI_LOCAL_REMOTE_URL: server.url, PHI_LOCAL_REMOTE_MODEL: MODEL_ID, PHI_LOCAL_REMOTE_API: api,
+          PHI_LOCAL_REMOTE_TOKENIZER: api === 'completions' ? ensureModel('tiny', EXACT_MODEL) : '',
+        },
       });
       rpc = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
       rpc.onNotification(ChatDeltaNotification, (d) => onDelta(d.turnId, d.text));
@@ -101,6 +131,7 @@ describe('remote engine against phi-local serve (tiny model)', () => {
       await rpc.sendNotification('initialized', {});
       const info = await rpc.sendRequest(LoadModelRequest, { dir: '' });
       assert.equal(info.backend, 'remote');
+      assert.match(info.kvType, api === 'completions' ? /\/v1\/completions/ : /\/v1\/chat\/completions/);
     });
     after(() => {
       rpc?.dispose();

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Engine, type EngineResult } from '../../sidecar/engine/engine';
 import { MAX_WAITING_INTERACTIVE, Scheduler, type CancelCause, type Job, type Priority } from '../../sidecar/engine/scheduler';
 import { EngineError } from '../../sidecar/engineError';
-import type { ChatMessage } from '../../sidecar/engine/template';
+import type { ChatMessage } from '../../sidecar/prompt/template';
 import { ensureModel } from '../fixtures/models';
 
 class FakeJob implements Job {

@@ -3,9 +3,9 @@
 // assistant). The template's own markup must still be special, and conversations without such text unchanged.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
-import { ChatTemplate, type ChatMessage } from '../../sidecar/engine/template';
-import { PhiTokenizer } from '../../sidecar/engine/tokenizer';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
+import { ChatTemplate, type ChatMessage } from '../../sidecar/prompt/template';
+import { PhiTokenizer } from '../../sidecar/prompt/tokenizer';
 import { buildPhi4TokenizerFiles, PHI4_ADDED_TOKENS } from '../fixtures/phi4Tokenizer';
 
 const { tokenizerJson, tokenizerConfig } = buildPhi4TokenizerFiles();

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Template } from '@huggingface/jinja';
-import { ChatTemplate, DEFAULT_TOOL_SYSTEM_PROMPT, type ChatMessage, type ToolDefinition } from '../../sidecar/engine/template';
-import { PhiTokenizer } from '../../sidecar/engine/tokenizer';
+import { ChatTemplate, DEFAULT_TOOL_SYSTEM_PROMPT, type ChatMessage, type ToolDefinition } from '../../sidecar/prompt/template';
+import { PhiTokenizer } from '../../sidecar/prompt/tokenizer';
 import { buildPhi4TokenizerFiles, PHI4_CHAT_TEMPLATE } from '../fixtures/phi4Tokenizer';
 
 const { tokenizerJson, tokenizerConfig } = buildPhi4TokenizerFiles();

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { readModelFolder } from '../../sidecar/engine/modelFolder';
-import { PromptBuilder } from '../../sidecar/engine/promptBuilder';
-import type { ChatMessage } from '../../sidecar/engine/template';
-import { TokenCounter } from '../../sidecar/engine/tokenCounter';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
+import type { ChatMessage } from '../../sidecar/prompt/template';
+import { TokenCounter } from '../../sidecar/prompt/tokenCounter';
 import { ensureModel } from '../fixtures/models';
 
 /** Phi-4-mini's marker tokens and their ids (../shared/reference/phi4-format.md §3, tokenizer.json added_tokens). */

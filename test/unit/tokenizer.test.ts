@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200k_base from 'js-tiktoken/ranks/o200k_base';
-import { PhiTokenizer } from '../../sidecar/engine/tokenizer';
+import { PhiTokenizer } from '../../sidecar/prompt/tokenizer';
 import { buildPhi4TokenizerFiles, PHI4_ADDED_TOKENS } from '../fixtures/phi4Tokenizer';
 
 // Loaded once for the whole file (about 1.5 s each).

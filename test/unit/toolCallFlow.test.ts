@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GenerateRequest, GenerateResult } from '../../sidecar/engine/generate';
-import type { ToolDefinition } from '../../sidecar/engine/template';
+import type { ToolDefinition } from '../../sidecar/prompt/template';
 import type { ChatParams, ToolCallInfo, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
 import { runChatTurn, type TurnIO } from '../../sidecar/chat/chatTurn';
 

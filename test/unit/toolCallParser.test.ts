@@ -3,7 +3,7 @@
 // each case has the calls it must give, or the error it must give.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ToolCall, ToolDefinition } from '../../sidecar/engine/template';
+import type { ToolCall, ToolDefinition } from '../../sidecar/prompt/template';
 import { parseToolCalls } from '../../sidecar/toolCalls/toolCallParser';
 
 const tools: ToolDefinition[] = [

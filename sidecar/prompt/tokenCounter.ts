@@ -5,7 +5,7 @@
 // where nobody counts.
 import type { CountTokensParams, CountTokensResult } from '../protocol';
 import { EngineError } from '../engineError';
-import { readModelFolder } from './modelFolder';
+import { readPromptFiles } from './promptFiles';
 import { PromptBuilder } from './promptBuilder';
 
 export class TokenCounter {
@@ -30,7 +30,7 @@ export class TokenCounter {
   }
 
   private promptsFor(dir: string): PromptBuilder {
-    if (this.built?.dir !== dir) this.built = { dir, prompts: PromptBuilder.fromFolder(readModelFolder(dir)) };
+    if (this.built?.dir !== dir) this.built = { dir, prompts: PromptBuilder.fromFolder(readPromptFiles(dir)) };
     return this.built.prompts;
   }
 }

@@ -1,5 +1,5 @@
 // Conversation → the exact text and token ids the model is fed: the folder's own chat template and tokenizer.
-import type { ModelFolder } from './modelFolder';
+import type { PromptFiles } from './promptFiles';
 import { ChatTemplate, type ChatMessage, type ToolDefinition } from './template';
 import { PhiTokenizer } from './tokenizer';
 
@@ -18,7 +18,7 @@ function tokenText(value: unknown): string | undefined {
 export class PromptBuilder {
   constructor(readonly tokenizer: PhiTokenizer, readonly template: ChatTemplate) {}
 
-  static fromFolder(folder: ModelFolder): PromptBuilder {
+  static fromFolder(folder: PromptFiles): PromptBuilder {
     const tokenizer = new PhiTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
     const template = new ChatTemplate(folder.chatTemplate, {
       bos_token: tokenText(folder.tokenizerConfig.bos_token),
