@@ -107,6 +107,73 @@ describe('phi-local serve: an OpenAI-compatible endpoint, through the official o
     }
   });
 
+  describe('/v1/completions: a prompt the client rendered', () => {
+    const messages = [{ role: 'user' as const, content: 'Tell me about lakes.' }];
+
+    it('as text or as token ids: the chat answer to the same conversation; streamed equals not streamed; usage', async () => {
+      const rendered = await engine.renderPrompt(messages);
+      const chat = await client.chat.completions.create({ model: MODEL_ID, messages, max_tokens: 20, temperature: 0 });
+      const byText = await client.completions.create({ model: MODEL_ID, prompt: rendered.text, max_tokens: 20, temperature: 0 });
+      const byIds = await client.completions.create({ model: MODEL_ID, prompt: rendered.ids, max_tokens: 20, temperature: 0 });
+      assert.equal(byText.choices[0].text, chat.choices[0].message.content);
+      assert.equal(byIds.choices[0].text, byText.choices[0].text);
+      assert.equal(byIds.usage?.prompt_tokens, rendered.ids.length);
+      assert.equal(byIds.usage?.completion_tokens, chat.usage?.completion_tokens);
+      const stream = await client.completions.create({ model: MODEL_ID, prompt: rendered.ids, max_tokens: 20, temperature: 0, stream: true });
+      let streamed = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        streamed += chunk.choices[0]?.text ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      assert.equal(streamed, byIds.choices[0].text);
+      assert.equal(finish, byIds.choices[0].finish_reason);
+    });
+
+    it('stop: the answer ends before the first stop string, streamed or not, and says which (vLLM\'s stop_reason)', async () => {
+      const { ids } = await engine.renderPrompt(messages);
+      const whole = (await client.completions.create({ model: MODEL_ID, prompt: ids, max_tokens: 40, temperature: 0 })).choices[0].text;
+      // A stop string from the middle of the whole answer: two characters that first occur past its start.
+      const at = Math.max(1, Math.floor(whole.length / 2));
+      const stop = whole.slice(at, at + 2);
+      assert.equal(stop.length, 2, `the answer is long enough to cut: ${JSON.stringify(whole)}`);
+      const expected = whole.slice(0, whole.indexOf(stop));
+      const cut = await client.completions.create({ model: MODEL_ID, prompt: ids, max_tokens: 40, temperature: 0, stop: [stop] });
+      assert.equal(cut.choices[0].text, expected);
+      assert.equal(cut.choices[0].finish_reason, 'stop');
+      assert.equal((cut.choices[0] as unknown as { stop_reason: string }).stop_reason, stop);
+      const stream = await client.completions.create({ model: MODEL_ID, prompt: ids, max_tokens: 40, temperature: 0, stop: [stop], stream: true });
+      let streamed = '';
+      for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
+      assert.equal(streamed, expected);
+    });
+
+    it('structured output under vLLM\'s and llama-server\'s names: the answer is JSON that fits the schema', async () => {
+      const schema = { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Bergen'] }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'], additionalProperties: false };
+      const validate = new Ajv().compile(schema);
+      const { ids } = await engine.renderPrompt(messages);
+      for (const extra of [{ structured_outputs: { json: schema } }, { json_schema: schema }, { guided_json: JSON.stringify(schema) }]) {
+        const body = { model: MODEL_ID, prompt: ids, max_tokens: 64, temperature: 0, ...extra };
+        const answer = await client.completions.create(body as OpenAI.CompletionCreateParamsNonStreaming);
+        const value = JSON.parse(answer.choices[0].text);
+        assert.ok(validate(value), `${answer.choices[0].text}: ${JSON.stringify(validate.errors)}`);
+        assert.equal(answer.choices[0].finish_reason, 'stop', 'the answer ends once the value is complete');
+      }
+      // Without a schema the random model's answer is not that JSON: the constraint did the work.
+      const free = (await client.completions.create({ model: MODEL_ID, prompt: ids, max_tokens: 64, temperature: 0 })).choices[0].text;
+      assert.throws(() => { if (!validate(JSON.parse(free))) throw new Error('does not fit'); });
+    });
+
+    it('a token id the model lacks, or a schema past the bounds, is a 400 that says so', async () => {
+      await assert.rejects(client.completions.create({ model: MODEL_ID, prompt: [1, 10_000_000], max_tokens: 4 }),
+        (e: unknown) => e instanceof OpenAI.BadRequestError && /token id 10000000/.test(e.message));
+      let deep: object = { type: 'string' };
+      for (let i = 0; i < 40; i++) deep = { type: 'object', properties: { a: deep }, required: ['a'] };
+      await assert.rejects(client.completions.create({ model: MODEL_ID, prompt: 'Hi', max_tokens: 4, json_schema: deep } as OpenAI.CompletionCreateParamsNonStreaming),
+        (e: unknown) => e instanceof OpenAI.BadRequestError && /nested more than 32 levels/.test(e.message));
+    });
+  });
+
   it('a named tool_choice calls that tool; tool_choice none answers in text', async () => {
     const other = { type: 'function' as const, function: { name: 'noop', parameters: { type: 'object', properties: {} } } };
     const named = await client.chat.completions.create({
