@@ -1,5 +1,7 @@
 // The `phiLocal.*` settings, read fresh whenever they are needed so that changes apply without a reload.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExecutionProviderChoice, SamplingOptions, ToolChoice } from '../sidecar/protocol';
 import { resolveModelLocation, type ModelLocation } from './model/modelPath';
@@ -10,19 +12,43 @@ export const SECTION = 'phiLocal';
 export const LOAD_SETTINGS = ['modelPath', 'executionProvider', 'contextLength', 'threads'] as const;
 
 /** The settings that decide which engine the sidecar runs: a change to any of them restarts the sidecar. */
-export const ENGINE_SETTINGS = ['engine', 'remote.url', 'remote.model'] as const;
+export const ENGINE_SETTINGS = ['engine', 'remote.url', 'remote.model', 'remote.api'] as const;
 
 export interface EngineSettings {
   engine: 'local' | 'remote';
   remoteUrl: string | undefined;
   remoteModel: string | undefined;
+  /** How the remote engine speaks to its server (sidecar/remote/remoteEngine.ts). */
+  remoteApi: 'auto' | 'chat' | 'completions';
+  /**
+   * A folder with Phi-4's tokenizer files, for the remote engine's exact prompts: the configured model folder, else a
+   * downloaded model's; undefined when there is none.
+   */
+  tokenizerDir: string | undefined;
+}
+
+const hasTokenizer = (dir: string | undefined): dir is string => !!dir && fs.existsSync(path.join(dir, 'tokenizer.json'));
+
+function findTokenizerDir(modelPath: string | undefined): string | undefined {
+  const configured = resolveModelLocation(modelPath, process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot)?.dir;
+  if (hasTokenizer(configured)) return configured;
+  let downloaded: string[] = [];
+  try {
+    downloaded = downloadedModelsRoot ? fs.readdirSync(downloadedModelsRoot).sort().map((name) => path.join(downloadedModelsRoot!, name)) : [];
+  } catch { /* no downloads yet */ }
+  return downloaded.find(hasTokenizer);
 }
 
 export function readEngineSettings(): EngineSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const url = c.get<string>('remote.url', '').trim();
   const model = c.get<string>('remote.model', '').trim();
-  return { engine: c.get<string>('engine') === 'remote' ? 'remote' : 'local', remoteUrl: url || undefined, remoteModel: model || undefined };
+  const api = c.get<string>('remote.api', 'auto');
+  return {
+    engine: c.get<string>('engine') === 'remote' ? 'remote' : 'local', remoteUrl: url || undefined, remoteModel: model || undefined,
+    remoteApi: api === 'chat' || api === 'completions' ? api : 'auto',
+    tokenizerDir: findTokenizerDir(c.get<string>('modelPath')),
+  };
 }
 
 export interface LoadSettings {

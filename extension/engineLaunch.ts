@@ -45,12 +45,17 @@ export class EngineLaunch {
     }
     await this.ensureConsent(server);
     const key = await this.context.secrets.get(REMOTE_KEY_SECRET);
+    this.log.info(s.tokenizerDir && s.remoteApi !== 'chat'
+      ? `Remote engine: Phi-4 prompts rendered here with the tokenizer files of ${s.tokenizerDir} (/v1/completions).`
+      : 'Remote engine: the server\'s chat template (/v1/chat/completions)' + (s.remoteApi === 'chat' ? '.' : '; download the model once for exact Phi-4 prompts and constrained tool calls.'));
     return {
       args: ['--engine', 'remote'],
       env: {
         PHI_LOCAL_REMOTE_URL: s.remoteUrl,
         ...(s.remoteModel ? { PHI_LOCAL_REMOTE_MODEL: s.remoteModel } : {}),
         ...(key ? { PHI_LOCAL_REMOTE_KEY: key } : {}),
+        PHI_LOCAL_REMOTE_API: s.remoteApi,
+        ...(s.tokenizerDir ? { PHI_LOCAL_REMOTE_TOKENIZER: s.tokenizerDir } : {}),
       },
     };
   }

@@ -3,11 +3,18 @@
 // finish_reason "tool_calls") and are handed to the turn as Phi-4's call-list text, so the same parser and schema
 // check judge them as a local call. Used for models other than Phi-4, and for Phi-4 when its tokenizer files are not
 // at hand (phiCompletionsMode.ts is the exact one).
+//
+// Two things vLLM does with Phi-4-mini are met here: with its Phi-4 template but no tool parser, a call arrives as
+// text, `functools[{…}]` — held back while the answer could still be one, and taken as the call list; with its
+// phi4_mini_json parser, a streamed tool turn yields neither text nor calls — said, with the fix.
 import { EngineError } from '../engineError';
 import type { GenerationOptions, GenerationRequest, GenerationResult } from '../inferenceEngine';
 import type { ChatMessage, ToolDefinition } from '../protocol';
 import type { ServerConnection } from './serverConnection';
 import { emptyResult, readStream } from './streamResult';
+
+/** How vLLM's Phi-4-mini template has the model write a call list when no parser takes it out of the text. */
+const FUNCTOOLS = 'functools[';
 
 interface ChatChunk {
   choices?: { delta?: { content?: string | null; tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[] }; finish_reason?: string | null }[];
@@ -52,6 +59,10 @@ export async function generateByChat(
   };
   const result = emptyResult(request);
   const calls: { name: string; arguments: string }[] = [];
+  // Text held back while it could be the start of `functools[` (a call written as text), and whether it is one.
+  let held = '';
+  let functools = false;
+  const offered = body.tools !== undefined;
   const read = await readStream<ChatChunk>(server, '/chat/completions', body, result, started, options, (chunk) => {
     const choice = chunk.choices?.[0];
     for (const d of choice?.delta?.tool_calls ?? []) {
@@ -59,9 +70,38 @@ export async function generateByChat(
       if (d.function?.name) calls[d.index].name = d.function.name;
       calls[d.index].arguments += d.function?.arguments ?? '';
     }
-    return { text: choice?.delta?.content ?? undefined, finish: choice?.finish_reason };
+    let text = choice?.delta?.content ?? undefined;
+    if (text && offered && !functools && result.text === '') {
+      held += text;
+      const start = held.trimStart();
+      if (start.startsWith(FUNCTOOLS)) {
+        functools = true;
+        text = undefined;
+      } else if (FUNCTOOLS.startsWith(start)) text = undefined;
+      else {
+        text = held;
+        held = '';
+      }
+    } else if (text && functools) {
+      held += text;
+      text = undefined;
+    }
+    return { text, finish: choice?.finish_reason };
   });
   if (read.cancelled) return read.result;
+  if (functools) {
+    result.toolCall = { text: held.trimStart().slice(FUNCTOOLS.length - 1).trim(), closed: read.finish !== 'length' };
+    result.finishReason = 'tool-call';
+    return result;
+  }
+  if (held) {
+    result.text += held;
+    options.onText?.(held, 0);
+  }
+  if (offered && !calls.length && !result.text && !result.interrupted && read.finish === 'stop') {
+    result.interrupted = `${server.base} sent an empty answer to a turn with tools: its tool parser may not stream ` +
+      '(vLLM\'s phi4_mini_json does not). For Phi-4, set phiLocal.remote.api to "completions".';
+  }
   if (calls.length) {
     // Phi-4's call-list text, which the turn parses and checks against the schemas like a local call.
     const list = calls.filter(Boolean).map((c) => `{"name": ${JSON.stringify(c.name)}, "arguments": ${c.arguments || '{}'}}`);
