@@ -2,7 +2,9 @@
 // (`phiLocal.remote.url`, `phiLocal.remote.model`, the API key in VS Code's SecretStorage). Nothing leaves the machine
 // until the user has agreed, once per server, that code and conversations go to it.
 import * as vscode from 'vscode';
+import { networkEnv } from '../common/network';
 import { readEngineSettings, type EngineSettings } from './config';
+import { readNetworkSettings } from './model/downloadCommand';
 
 export const REMOTE_KEY_SECRET = 'phiLocal.remote.apiKey';
 const CONSENT_KEY = 'phiLocal.remote.allowedServers';
@@ -56,6 +58,8 @@ export class EngineLaunch {
         ...(key ? { PHI_LOCAL_REMOTE_KEY: key } : {}),
         PHI_LOCAL_REMOTE_API: s.remoteApi,
         ...(s.tokenizerDir ? { PHI_LOCAL_REMOTE_TOKENIZER: s.tokenizerDir } : {}),
+        // The proxy and certificate settings the download uses, for the sidecar's requests to the server.
+        ...networkEnv(readNetworkSettings(this.log)),
       },
     };
   }

@@ -12,12 +12,12 @@ export const ENGINES = {
    */
   local: (env: NodeJS.ProcessEnv): InferenceEngine => new Engine({ replayFile: env[REPLAY_ENV] || undefined }),
   /**
-   * An OpenAI-compatible server (sidecar/remote/): its URL, model, key, API ('auto', 'chat', 'completions') and a
-   * folder with Phi-4's tokenizer files come in the sidecar's environment.
+   * An OpenAI-compatible server (sidecar/remote/): its URL, model, key, API ('auto', 'chat', 'completions'), a folder
+   * with Phi-4's tokenizer files and the proxy settings (common/network.ts) come in the sidecar's environment.
    */
   remote: (env: NodeJS.ProcessEnv): InferenceEngine => new RemoteEngine({
     url: env.PHI_LOCAL_REMOTE_URL ?? '', model: env.PHI_LOCAL_REMOTE_MODEL || undefined, apiKey: env.PHI_LOCAL_REMOTE_KEY || undefined,
-    api: (env.PHI_LOCAL_REMOTE_API as RemoteApi | undefined) || undefined, tokenizerDir: env.PHI_LOCAL_REMOTE_TOKENIZER || undefined,
+    api: (env.PHI_LOCAL_REMOTE_API as RemoteApi | undefined) || undefined, tokenizerDir: env.PHI_LOCAL_REMOTE_TOKENIZER || undefined, env,
   }),
 } as const;
 

@@ -33,6 +33,8 @@ export interface RemoteOptions {
   api?: RemoteApi;
   /** A folder with Phi-4's tokenizer.json and tokenizer_config.json (the model folder will do). */
   tokenizerDir?: string;
+  /** Where the proxy and CA settings come from (common/network.ts: networkEnv); default: this process's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export class RemoteEngine implements InferenceEngine {
@@ -44,7 +46,7 @@ export class RemoteEngine implements InferenceEngine {
   private readonly counter = new TokenCounter();
 
   constructor(private readonly options: RemoteOptions) {
-    this.server = new ServerConnection(options.url, options.apiKey);
+    this.server = new ServerConnection(options.url, options.apiKey, options.env);
   }
 
   get model(): ModelInfo | undefined {
@@ -114,7 +116,8 @@ export class RemoteEngine implements InferenceEngine {
     this.loaded();
     if (this.prompts) return this.counter.count(this.options.tokenizerDir, params);
     const count = async (body: Record<string, unknown>): Promise<number> => {
-      const res = await fetch(`${this.server.base.replace(/\/v1$/, '')}/tokenize`, { method: 'POST', headers: this.server.headers(), body: JSON.stringify({ model: this.modelId, ...body }) }).catch(() => undefined);
+      // vLLM's /tokenize is beside /v1, not under it.
+      const res = await this.server.fetch(`${this.server.base.endsWith('/v1') ? '/../tokenize' : '/tokenize'}`, { method: 'POST', body: JSON.stringify({ model: this.modelId, ...body }) }).catch(() => undefined);
       if (res?.ok) {
         const n = ((await res.json()) as { count?: unknown }).count;
         if (typeof n === 'number') return n;

@@ -2,6 +2,7 @@
 // the finish reason, an error event, and the two ways an answer can end early — the caller cancelled (the stream is
 // closed, which stops the server's generation) or the connection broke (what arrived is kept, and `interrupted` says
 // so). The mode says what a chunk holds (chat deltas or completion text).
+import type { Response } from 'undici';
 import { EngineError } from '../engineError';
 import type { GenerationOptions, GenerationRequest, GenerationResult } from '../inferenceEngine';
 import type { ServerConnection } from './serverConnection';
@@ -50,7 +51,7 @@ export async function readStream<Chunk extends { choices?: unknown[] }>(
   let last: Record<string, unknown> | undefined;
   let pieces = 0;
   try {
-    for await (const data of sseData(res.body!)) {
+    for await (const data of sseData(res.body as AsyncIterable<Uint8Array>)) {
       if (data === '[DONE]') break;
       const chunk = JSON.parse(data) as Chunk & { usage?: { prompt_tokens: number; completion_tokens: number }; error?: { message: string } };
       if (chunk.error) throw new EngineError('internal', `${server.base} failed mid-answer: ${chunk.error.message}`);

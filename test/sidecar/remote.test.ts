@@ -5,6 +5,9 @@
 // with a note, a wrong key says what to do.
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-languageserver-protocol/node';
@@ -88,6 +91,50 @@ describe('remote engine against phi-local serve (tiny model)', () => {
     assert.deepEqual(JSON.parse(remoteCall.toolCall!.text).map((c: { name: string }) => c.name), ['get_weather']);
     assert.deepEqual(await remote.countTokens({ messages: pasted, tools: [weather] }), await served.countTokens({ messages: pasted, tools: [weather] }));
     assert.deepEqual(await remote.countTokens({ text: 'Hello <|end|> sea.' }), await served.countTokens({ text: 'Hello <|end|> sea.' }));
+  });
+
+  it('goes through the user\'s proxy (as the download does: common/network.ts); NO_PROXY goes direct', async () => {
+    // A real HTTP proxy (CONNECT tunnels, and absolute-form requests) that counts what it carries.
+    let tunnels = 0;
+    const proxy = http.createServer((req, res) => {
+      tunnels++;
+      const target = new URL(req.url ?? '');
+      const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(out);
+    });
+    proxy.on('connect', (req, client, head) => {
+      tunnels++;
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const viaProxy = new RemoteEngine({ url: server.url, env: { PHI_LOCAL_HTTP_PROXY: proxyUrl } });
+      await viaProxy.load({ dir: '' });
+      const answer = await viaProxy.generate({ messages: chat, maxNewTokens: 4, sampling: { temperature: 0 } });
+      assert.ok(tunnels >= 1, 'the requests went through the proxy');
+      assert.equal(answer.text, (await served.generate({ messages: chat, maxNewTokens: 4, sampling: { temperature: 0 } })).text);
+      const before = tunnels;
+      const direct = new RemoteEngine({ url: server.url, env: { PHI_LOCAL_HTTP_PROXY: proxyUrl, PHI_LOCAL_NO_PROXY: '127.0.0.1' } });
+      await direct.load({ dir: '' });
+      assert.equal(tunnels, before, 'NO_PROXY hosts go direct');
+      const dead = new RemoteEngine({ url: server.url, env: { PHI_LOCAL_HTTP_PROXY: 'http://127.0.0.1:9' } });
+      await assert.rejects(dead.load({ dir: '' }), /Could not reach .*the proxy/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('a wrong model or an unreachable server is a load error that says what to do', async () => {
