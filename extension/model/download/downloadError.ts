@@ -9,6 +9,7 @@ export type DownloadErrorCode =
   | 'tls'          // the certificate was not trusted (a TLS-inspecting proxy without its CA)
   | 'bad-response' // the answer was not what the hub sends (a captive portal or a login page, say)
   | 'checksum'     // a file did not match its published size or checksum, twice
+  | 'truncated'    // answers for a file keep ending early and it cannot be resumed (a proxy capping downloads, say)
   | 'disk-space'   // not enough free space, found before the first byte
   | 'target'       // the destination folder exists and is not a finished download
   | 'busy'         // another window is downloading into the same folder (it holds the lock)

@@ -157,6 +157,27 @@ function fileSize(file: string): number {
 }
 
 /**
+ * Removes whatever the staging folder holds besides the plan's files (another version's files, stray parts, a copy
+ * put there by hand): each plan file was checked against its size and checksum as it was written or reused, so after
+ * this everything renamed into the model folder is checked.
+ */
+async function removeUnlisted(staging: string, plan: DownloadPlan, log: (message: string) => void): Promise<void> {
+  const listed = new Set(plan.files.map((f) => path.join(f.name)));
+  for (const entry of (await fsp.readdir(staging, { recursive: true })).sort().reverse()) {
+    const full = path.join(staging, entry);
+    const stat = await fsp.lstat(full).catch(() => undefined);
+    if (!stat || listed.has(path.join(entry))) continue;
+    // Deepest first (reverse order): a folder is removed only once it is empty, so one that holds listed files stays.
+    if (stat.isDirectory()) {
+      await fsp.rmdir(full).catch(() => undefined);
+      continue;
+    }
+    log(`${entry}: in the staging folder but not among the published files; removed, not carried into the model folder.`);
+    await fsp.rm(full, { force: true });
+  }
+}
+
+/**
  * Downloads the variant into `request.target` (resuming a staging folder left by an earlier try). Refuses before the
  * first byte when the disk lacks room. Cancel with `signal`: the staging folder stays (incomplete, no marker) to
  * be resumed.
@@ -235,6 +256,10 @@ async function downloadLocked(
         last = bytes;
         report(file, index, completedBytes + bytes, false);
       },
+    }).catch((e: unknown) => {
+      // Something on the way cuts the file short every time: a download on this network will not get it.
+      if (e instanceof DownloadError && e.code === 'truncated') throw new DownloadError(e.code, `${e.message} ${manualCopyHelp(request.variant)}`);
+      throw e;
     });
     fetchedBytes += result.fetchedBytes;
     reusedBytes += result.reusedBytes;
@@ -242,6 +267,7 @@ async function downloadLocked(
     report(file, index, completedBytes, true);
   }
 
+  await removeUnlisted(staging, plan, log);
   const marker: CompleteMarker = {
     repo: plan.repo, folder: request.variant.repoFolder, variant: request.variant.id, endpoint: request.endpoint,
     commit: plan.commit, files: plan.files.map(({ name, size, checksum }) => ({ name, size, checksum })),
