@@ -21,6 +21,7 @@ import { isDemo } from './model/modelPath';
 import { ENGINE_SETTINGS, setDownloadedModelsRoot } from './config';
 import { EngineLaunch } from './engineLaunch';
 import { registerEditorFeatures } from './inline/editorFeatures';
+import { ServeEndpoint } from './serveEndpoint';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
 import { ToolRunner } from './tools/toolRunner';
@@ -50,8 +51,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   const chatView = new ChatViewProvider(context.extensionUri, controller);
   const history = new HistoryProvider(store);
   const statusBar = new StatusBar(sidecar, models, demo);
+  const endpoint = new ServeEndpoint(sidecar, models, log);
   context.subscriptions.push(
-    sidecar, models, editors, actions, tools, controller, history,
+    sidecar, models, editors, actions, tools, controller, history, endpoint,
     { dispose: () => void store.flush() },
     statusBar,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView),
@@ -91,6 +93,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     'phiLocal.setRemoteApiKey': async () => {
       if (await engine.setApiKey() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
     },
+    'phiLocal.startServer': () => endpoint.start(),
+    'phiLocal.stopServer': () => endpoint.stop(),
     'phiLocal.stop': () => controller.stop(),
     'phiLocal.showMenu': () => showMenu(controller.generating),
     'phiLocal.openConversation': async (id: string) => {

@@ -17,6 +17,7 @@ import {
   type ChatParams, type ChatResult, type CountTokensParams, type CountTokensResult, type EngineErrorCode, type LoadModelParams, type ModelInfo, type PhiErrorData, type SidecarStatus,
   CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbeResult,
   InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult,
+  ServeRequest, type ServeParams, type ServeResult,
 } from '../sidecar/protocol';
 
 export type ConnectionState =
@@ -320,6 +321,16 @@ export class SidecarClient implements vscode.Disposable {
       return await client.sendRequest(ProbeProvidersRequest);
     } catch (e) {
       throw this.toPhiError(e, 'while trying the execution providers');
+    }
+  }
+
+  /** Starts, stops or asks about the OpenAI-compatible endpoint on the sidecar's model (sidecar/serve/serveService.ts). */
+  async serve(params: ServeParams): Promise<ServeResult> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(ServeRequest, params);
+    } catch (e) {
+      throw this.toPhiError(e, 'while starting the OpenAI-compatible server');
     }
   }
 

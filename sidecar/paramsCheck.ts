@@ -8,6 +8,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { ResponseError, ErrorCodes, type Connection } from 'vscode-languageserver/node';
 import {
   ChatRequest, CheckModelFolderRequest, CountTokensRequest, InlineCompletionRequest, LoadModelRequest, RenderPromptRequest,
+  ServeRequest,
 } from './protocol';
 
 /** The most threads a load may ask for: this machine's. More only makes the threads wait on each other. */
@@ -51,6 +52,10 @@ export const PARAM_SCHEMAS: Record<string, object> = {
     },
   },
   [RenderPromptRequest.method]: { type: 'object', required: ['messages'], properties: { messages, tools } },
+  [ServeRequest.method]: {
+    type: 'object', required: ['action'],
+    properties: { action: { enum: ['start', 'stop', 'status'] }, port: integer(0, 65_535), apiKey: { type: 'string', minLength: 1, maxLength: 1024 } },
+  },
   [CountTokensRequest.method]: { type: 'object', properties: { text: text(), messages, tools } },
   [InlineCompletionRequest.method]: {
     type: 'object', required: ['languageId', 'prefix', 'suffix'],

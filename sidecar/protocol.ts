@@ -317,6 +317,28 @@ export type CancelCause = 'caller' | 'superseded' | 'preempted';
  */
 export const InlineCompletionRequest = new RequestType<InlineCompletionParams, InlineCompletionResult, PhiErrorData>('phi/inlineCompletion');
 
+export interface ServeParams {
+  /** 'start' (again: the same server), 'stop', or 'status'. */
+  action: 'start' | 'stop' | 'status';
+  /** Port on 127.0.0.1; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Required of clients as `Authorization: Bearer <key>` when set. */
+  apiKey?: string;
+}
+
+export interface ServeResult {
+  /** The OpenAI base URL while it serves, e.g. http://127.0.0.1:8000/v1. */
+  url?: string;
+  /** The model id clients name (the model folder's name). */
+  modelId?: string;
+}
+
+/**
+ * `phi-local serve` inside the sidecar: the loaded model behind an OpenAI-compatible endpoint on 127.0.0.1, so that
+ * other tools share the one model in memory (sidecar/serve/serveService.ts). It goes when the sidecar goes.
+ */
+export const ServeRequest = new RequestType<ServeParams, ServeResult, PhiErrorData>('phi/serve');
+
 /** JSON-RPC error codes the sidecar answers with; `data` carries the PhiErrorData. */
 export const PhiErrorCodes = {
   /** The engine refused the request (see data.code). */
@@ -329,7 +351,7 @@ export const PhiErrorCodes = {
 /** What the client (the extension) sends; the sidecar answers. */
 export const ClientToSidecar = {
   StatusRequest, LoadModelRequest, ChatRequest, RenderPromptRequest, CountTokensRequest, ProbeProvidersRequest,
-  CheckModelFolderRequest, InlineCompletionRequest,
+  CheckModelFolderRequest, InlineCompletionRequest, ServeRequest,
 } as const;
 
 /** What the sidecar sends; the client answers the requests (phi/runTool) and shows the notifications. */

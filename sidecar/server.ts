@@ -5,6 +5,7 @@ import type { Connection } from 'vscode-languageserver/node';
 import { registerChat } from './chat/chatService';
 import { registerCompletions } from './completions/completionService';
 import { registerDiagnostics } from './diagnostics';
+import { registerServe } from './serve/serveService';
 import { toResponseError } from './engineError';
 import type { InferenceEngine } from './inferenceEngine';
 import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest } from './protocol';
@@ -76,6 +77,10 @@ export function serve(transport: Connection, engine: InferenceEngine): void {
   registerChat(connection, engine, board);
   registerCompletions(connection, engine);
   registerDiagnostics(connection);
-  connection.onShutdown(() => engine.dispose());
+  const endpoint = registerServe(connection, engine);
+  connection.onShutdown(async () => {
+    await endpoint.close();
+    await engine.dispose();
+  });
   connection.listen();
 }

@@ -9,9 +9,10 @@ import {
   type MessageConnection,
 } from 'vscode-languageserver-protocol/node';
 import {
-  ChatDeltaNotification, ChatRequest, LoadModelRequest, RenderPromptRequest, StatusNotification, StatusRequest,
+  ChatDeltaNotification, ChatRequest, LoadModelRequest, RenderPromptRequest, ServeRequest, StatusNotification, StatusRequest,
   type ChatMessage, type PhiErrorData, type SidecarStatus,
 } from '../../sidecar/protocol';
+import OpenAI from 'openai';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 
 const sidecar = path.join(__dirname, '..', '..', 'dist', 'sidecar.js');
@@ -53,6 +54,7 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     const before = await rpc.sendRequest(StatusRequest);
     assert.equal(before.state, 'no-model');
     assert.equal(before.pid, child.pid);
+    await assert.rejects(rpc.sendRequest(ServeRequest, { action: 'start', port: 0 }), /No model is loaded to serve/);
     const info = await rpc.sendRequest(LoadModelRequest, { dir: model, executionProvider: 'cpu', threads: 2, workDoneToken: 'load-1' });
     assert.equal(info.executionProvider, 'cpu');
     const kinds = progress.map((p: any) => p.token === 'load-1' && p.value.kind).filter(Boolean);
@@ -71,6 +73,20 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     assert.ok(pieces.length >= 2, `${pieces.length} deltas`);
     assert.equal(pieces.join(''), result.text);
     assert.ok(result.usage.completionTokens > 0);
+  });
+
+  it('phi/serve: the loaded model at an OpenAI-compatible endpoint on 127.0.0.1, the same answers, stopped on request', async () => {
+    const started = await rpc.sendRequest(ServeRequest, { action: 'start', port: 0 });
+    assert.match(started.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    assert.equal(started.modelId, path.basename(model));
+    assert.deepEqual(await rpc.sendRequest(ServeRequest, { action: 'start', port: 0 }), started, 'started again: the same server');
+    const client = new OpenAI({ baseURL: started.url, apiKey: 'unused', maxRetries: 0 });
+    const served = await client.chat.completions.create({ model: started.modelId!, messages: chat, max_tokens: 12, temperature: 0 });
+    const direct = await rpc.sendRequest(ChatRequest, { turnId: 's1', messages: chat, maxNewTokens: 12 });
+    assert.equal(served.choices[0].message.content, direct.text);
+    assert.deepEqual(await rpc.sendRequest(ServeRequest, { action: 'stop' }), {});
+    assert.deepEqual(await rpc.sendRequest(ServeRequest, { action: 'status' }), {});
+    await assert.rejects(client.models.list(), (e: unknown) => e instanceof OpenAI.APIConnectionError);
   });
 
   it('cancel stops a turn mid-stream, keeps its text, and the next request works', async () => {
