@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExecutionProviderChoice, SamplingOptions, ToolChoice } from '../sidecar/protocol';
-import { resolveModelLocation, type ModelLocation } from './model/modelPath';
+import { resolveModelLocation, TOKENIZER_FOLDER, type ModelLocation } from './model/modelPath';
 
 export const SECTION = 'phiLocal';
 
@@ -29,14 +29,19 @@ export interface EngineSettings {
 
 const hasTokenizer = (dir: string | undefined): dir is string => !!dir && fs.existsSync(path.join(dir, 'tokenizer.json'));
 
+/** The configured model folder, a downloaded model's, or the tokenizer files downloaded alone (Phi: Download Tokenizer Files). */
 function findTokenizerDir(modelPath: string | undefined): string | undefined {
   const configured = resolveModelLocation(modelPath, process.env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, undefined, downloadedModelsRoot)?.dir;
   if (hasTokenizer(configured)) return configured;
-  let downloaded: string[] = [];
-  try {
-    downloaded = downloadedModelsRoot ? fs.readdirSync(downloadedModelsRoot).sort().map((name) => path.join(downloadedModelsRoot!, name)) : [];
-  } catch { /* no downloads yet */ }
-  return downloaded.find(hasTokenizer);
+  if (!downloadedModelsRoot) return undefined;
+  const subfolders = (root: string): string[] => {
+    try {
+      return fs.readdirSync(root).sort().map((name) => path.join(root, name));
+    } catch {
+      return []; // nothing downloaded there yet
+    }
+  };
+  return [...subfolders(downloadedModelsRoot), ...subfolders(path.join(path.dirname(downloadedModelsRoot), TOKENIZER_FOLDER))].find(hasTokenizer);
 }
 
 export function readEngineSettings(): EngineSettings {

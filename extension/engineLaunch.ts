@@ -49,7 +49,7 @@ export class EngineLaunch {
     const key = await this.context.secrets.get(REMOTE_KEY_SECRET);
     this.log.info(s.tokenizerDir && s.remoteApi !== 'chat'
       ? `Remote engine: Phi-4 prompts rendered here with the tokenizer files of ${s.tokenizerDir} (/v1/completions).`
-      : 'Remote engine: the server\'s chat template (/v1/chat/completions)' + (s.remoteApi === 'chat' ? '.' : '; download the model once for exact Phi-4 prompts and constrained tool calls.'));
+      : 'Remote engine: the server\'s chat template (/v1/chat/completions)' + (s.remoteApi === 'chat' ? '.' : '; for a Phi-4 model, run "Phi: Download Tokenizer Files for the Remote Engine" (a few MB) for exact prompts and constrained tool calls.'));
     return {
       args: ['--engine', 'remote'],
       env: {

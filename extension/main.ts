@@ -93,6 +93,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     'phiLocal.setRemoteApiKey': async () => {
       if (await engine.setApiKey() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
     },
+    'phiLocal.downloadTokenizer': async () => {
+      if (await downloader.downloadTokenizer() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
+    },
     'phiLocal.startServer': () => endpoint.start(),
     'phiLocal.stopServer': () => endpoint.stop(),
     'phiLocal.stop': () => controller.stop(),

@@ -10,8 +10,9 @@ import { cancelled, DownloadError } from './download/downloadError';
 import { createDispatcher, describeProxy, HttpClient, readExtraCaCerts, type NetworkSettings } from './download/httpClient';
 import { downloadModel, type DownloadProgress } from './download/modelDownload';
 import { formatBytes, formatDuration } from './download/transferRate';
-import { chooseVariant, DEFAULT_ENDPOINT, MODEL_REPO, VARIANTS, variantById, type ModelVariant } from './download/variants';
+import { chooseVariant, DEFAULT_ENDPOINT, MODEL_REPO, TOKENIZER_FILES, VARIANTS, variantById, type ModelVariant } from './download/variants';
 import type { ModelManager } from './modelManager';
+import { TOKENIZER_FOLDER } from './modelPath';
 
 export interface DownloadCommandArgs {
   /** Skip the quick pick: the recommended variant into global storage (the walkthrough's one click). */
@@ -130,6 +131,42 @@ export class ModelDownloader {
     } catch (e) {
       await this.explain(e, variant, parent);
       return false;
+    } finally {
+      void dispatcher.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Phi: Download Tokenizer Files — Phi-4's tokenizer and chat template alone (TOKENIZER_FILES, a few MB, checked like
+   * the model's files), for the remote engine to render Phi-4's prompts itself when the model is not on this machine.
+   * Resolves with the folder, or undefined.
+   */
+  async downloadTokenizer(): Promise<string | undefined> {
+    const variant = VARIANTS[0];
+    const target = path.join(this.context.globalStorageUri.fsPath, TOKENIZER_FOLDER, variant.id);
+    const network = readNetworkSettings(this.log);
+    const dispatcher = createDispatcher(network);
+    this.log.info(`Download of ${MODEL_REPO}/${variant.repoFolder}'s tokenizer files (${TOKENIZER_FILES.join(', ')}) from ${network.endpoint} into ${target} (proxy: ${describeProxy(network)}).`);
+    try {
+      const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Phi: downloading Phi-4-mini\'s tokenizer files', cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          const onCancel = token.onCancellationRequested(() => abort.abort());
+          return downloadModel({ variant, target, endpoint: network.endpoint, only: TOKENIZER_FILES }, { http: new HttpClient(dispatcher), log: (m) => this.log.info(m) }, {
+            signal: abort.signal,
+            onProgress: (p) => progress.report({ message: progressMessage(p) }),
+          }).finally(() => onCancel.dispose());
+        },
+      );
+      this.log.info(outcome.alreadyComplete ? `${target} was already downloaded.` : `Downloaded the tokenizer files into ${target}.`);
+      void vscode.window.showInformationMessage('Phi Local: Phi-4-mini\'s tokenizer files are here: the remote engine renders Phi-4\'s prompts itself now.');
+      return target;
+    } catch (e) {
+      const message = e instanceof DownloadError || e instanceof Error ? e.message : String(e);
+      this.log.error(`The tokenizer files were not downloaded: ${message}`);
+      void vscode.window.showErrorMessage(`Phi Local could not download the tokenizer files: ${message}`, 'Show Logs').then((c) => { if (c) this.log.show(true); });
+      return undefined;
     } finally {
       void dispatcher.close().catch(() => undefined);
     }

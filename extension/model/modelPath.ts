@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const MODEL_ENV_VAR = 'PHI_LOCAL_MODEL';
+/** Beside the downloaded models (<global storage>/models): the tokenizer files alone, for the remote engine. */
+export const TOKENIZER_FOLDER = 'tokenizer';
 
 export interface ModelLocation {
   dir: string;

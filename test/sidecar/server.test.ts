@@ -81,7 +81,7 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     assert.equal(started.modelId, path.basename(model));
     assert.deepEqual(await rpc.sendRequest(ServeRequest, { action: 'start', port: 0 }), started, 'started again: the same server');
     const client = new OpenAI({ baseURL: started.url, apiKey: 'unused', maxRetries: 0 });
-    const served = await client.chat.completions.create({ model: started.modelId!, messages: chat, max_tokens: 12, temperature: 0 });
+    const served = await client.chat.completions.create({ model: started.modelId!, messages: [{ role: 'user', content: chat[0].content }], max_tokens: 12, temperature: 0 });
     const direct = await rpc.sendRequest(ChatRequest, { turnId: 's1', messages: chat, maxNewTokens: 12 });
     assert.equal(served.choices[0].message.content, direct.text);
     assert.deepEqual(await rpc.sendRequest(ServeRequest, { action: 'stop' }), {});

@@ -17,11 +17,13 @@ import { createDispatcher, HttpClient, type NetworkSettings } from '../../extens
 import {
   COMPLETE_MARKER, downloadModel, readCompleteMarker, stagingDir, type DownloadDeps, type DownloadProgress, type DownloadRequest,
 } from '../../extension/model/download/modelDownload';
-import { chooseVariant, MODEL_REPO, VARIANTS } from '../../extension/model/download/variants';
+import { chooseVariant, MODEL_REPO, TOKENIZER_FILES, VARIANTS } from '../../extension/model/download/variants';
 import { formatBytes, formatDuration, TransferRate } from '../../extension/model/download/transferRate';
 import { deletable, listModels } from '../../extension/model/modelLibrary';
 import { resolveModelLocation } from '../../extension/model/modelPath';
 import { checkModelFolder } from '../../sidecar/diagnostics';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
+import { readPromptFiles } from '../../sidecar/prompt/promptFiles';
 import { LocalHub } from '../fixtures/localHub';
 import { ensureModel } from '../fixtures/models';
 
@@ -71,6 +73,25 @@ describe('model download from a local hub', () => {
       assert.equal(sha256(path.join(dir, name)), f.sha256, name);
     }
   };
+
+  it('the tokenizer files alone (for the remote engine): only those the folder has, verified, enough to render Phi-4\'s prompts', async () => {
+    const before = hub.servedBytes();
+    const req = request({ only: TOKENIZER_FILES });
+    const out = await downloadModel(req, deps());
+    const published = hub.files.filter((f) => f.repoPath.startsWith(CPU.repoFolder + '/')).map((f) => path.basename(f.repoPath));
+    const expected = TOKENIZER_FILES.filter((name) => published.includes(name)).sort();
+    assert.ok(expected.includes('tokenizer.json') && expected.includes('tokenizer_config.json'));
+    assert.deepEqual(fs.readdirSync(req.target).filter((f) => f !== COMPLETE_MARKER).sort(), expected);
+    assert.deepEqual(readCompleteMarker(req.target)?.files.map((f) => f.name).sort(), expected);
+    const size = (name: string) => fs.statSync(path.join(model, name)).size;
+    assert.equal(hub.servedBytes() - before, expected.reduce((n, name) => n + size(name), 0), 'no weights fetched');
+    for (const name of expected) assert.equal(sha256(path.join(req.target, name)), sha256(path.join(model, name)), name);
+    const fromFiles = PromptBuilder.fromFolder(readPromptFiles(req.target));
+    const fromModel = PromptBuilder.fromFolder(readPromptFiles(model));
+    const chat = [{ role: 'user' as const, content: 'Hello <|end|> there' }];
+    assert.deepEqual(fromFiles.render(chat).ids, fromModel.render(chat).ids);
+    assert.equal(out.plan?.files.length, expected.length);
+  });
 
   it('downloads every file of the variant, verified, and marks the folder complete last', async () => {
     const before = hub.servedBytes();

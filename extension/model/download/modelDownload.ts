@@ -26,6 +26,8 @@ export interface DownloadRequest {
   endpoint: string;
   repo?: string;
   revision?: string;
+  /** Only these files of the variant's folder (those it has): e.g. TOKENIZER_FILES for the remote engine. */
+  only?: readonly string[];
 }
 
 export interface PlannedFile {
@@ -123,6 +125,7 @@ export async function planDownload(request: DownloadRequest, http: HttpClient, s
       if (!f.path.startsWith(folder + '/')) continue;
       const name = f.path.slice(folder.length + 1);
       if (!safeName(name)) throw new DownloadError('bad-response', `The hub's file list names a file outside the model folder: ${f.path}.`);
+      if (request.only && !request.only.includes(name)) continue;
       files.push({ name, size: f.size, checksum: f.checksum, url: resolveUrl(request.endpoint, repo, commit, f.path) });
     }
     if (files.length === 0) {

@@ -7,6 +7,12 @@ export const MODEL_REPO = 'microsoft/Phi-4-mini-instruct-onnx';
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
 
+/**
+ * What the remote engine needs of the model to render Phi-4's prompts itself (sidecar/prompt/promptFiles.ts): the
+ * tokenizer and the chat template, a few MB, the same in every variant's folder; not the 2.5 GB of weights.
+ */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'chat_template.jinja'] as const;
+
 export type VariantId = 'cpu-int4-rtn-block-32-acc-level-4' | 'gpu-int4-rtn-block-32';
 
 export interface ModelVariant {
