@@ -24,7 +24,8 @@ export async function gatherDoctorInputs(
   const network = readNetworkSettings();
   const engine = readEngineSettings();
   const remote = engine.engine !== 'remote' ? undefined : !engine.remoteUrl ? { error: 'phiLocal.remote.url is empty.' }
-    : await checkEndpoint(engine.remoteUrl, engine.remoteModel, await context.secrets.get(REMOTE_KEY_SECRET), createDispatcher(network))
+    : await checkEndpoint(engine.remoteUrl, engine.remoteModel, await context.secrets.get(REMOTE_KEY_SECRET), createDispatcher(network),
+      { api: engine.remoteApi, tokenizerDir: engine.tokenizerDir })
       .catch((e: unknown) => ({ error: describeError(e) }));
   const providers = await sidecar.probeProviders().catch((e: unknown) => ({ error: describeError(e) }));
   const check = folder ? await sidecar.checkModelFolder(folder).catch((e: unknown) => ({ error: describeError(e) })) : undefined;

@@ -1,27 +1,46 @@
 // The remote engine in a real VS Code (code-server 4.100.3, the packaged .vsix), against a real OpenAI-compatible
 // server: `phi-local serve` on the generated tiny model, started by this test (no other project's server can run
 // here offline). phiLocal.engine is "remote": the first question asks whether code may go to that server, nothing is
-// sent before the user agrees, then the chat answers from the server and the status bar says where the model runs.
+// sent before the user agrees, then the chat answers from the server and the status bar says where the model runs;
+// Explain and ghost text work over it too. Phi-4's tokenizer files are on this machine (phiLocal.modelPath names the
+// tiny model's folder), so the engine renders Phi-4's prompts itself and uses /v1/completions.
+// TEST DOUBLE: the served engine replays one canned answer for every generation (PHI_LOCAL_REPLAY's file format,
+// sidecar/engine/replay.ts): the tiny model's random weights never write a completion to recognise, and one answer
+// for all keeps the test independent of the order the editor asks in. Everything else is real.
 // Screenshots go to test-results/e2e/.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serveOpenAi, type RunningServer } from '../../sidecar/serve/openaiServer';
 import { EXACT_MODEL, ensureModel } from '../fixtures/models';
 import { RecordingEngine } from '../sidecar/recordingEngine';
 import { Workbench } from './workbench';
 
+const ANSWER = 'sum([1, 2, 3]);';
+const CALC = 'function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n\n';
+
 describe('remote engine in code-server (phi-local serve on the tiny model)', () => {
   let engine: RecordingEngine;
   let server: RunningServer;
   let wb: Workbench;
+  let replies: string;
 
   before(async () => {
-    engine = new RecordingEngine();
+    replies = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'phi-replies-')), 'replies.json');
+    fs.writeFileSync(replies, JSON.stringify(Array.from({ length: 200 }, () => ANSWER)));
+    engine = new RecordingEngine({ replayFile: replies });
     await engine.load({ dir: ensureModel('tiny', EXACT_MODEL), executionProvider: 'cpu', threads: 2 });
     server = await serveOpenAi(engine, { port: 0, modelId: 'phi-tiny' });
     wb = new Workbench('remote', {
-      // No PHI_LOCAL_MODEL: the remote engine needs no model folder.
-      settings: { 'phiLocal.engine': 'remote', 'phiLocal.remote.url': server.url, 'phiLocal.maxNewTokens': 12, 'phiLocal.tools.enabled': false },
+      // No PHI_LOCAL_MODEL: the remote engine needs no model, only (for Phi-4's own prompts) its tokenizer files.
+      settings: {
+        'phiLocal.engine': 'remote', 'phiLocal.remote.url': server.url, 'phiLocal.modelPath': ensureModel('tiny', EXACT_MODEL),
+        'phiLocal.maxNewTokens': 12, 'phiLocal.tools.enabled': false,
+        'phiLocal.completions.enable': { '*': false, javascript: true }, 'phiLocal.completions.debounceMs': 200,
+      },
+      files: { 'src/calc.js': CALC },
     });
     await wb.start();
   });
@@ -29,6 +48,7 @@ describe('remote engine in code-server (phi-local serve on the tiny model)', () 
     await wb?.stop();
     await server?.close();
     await engine?.dispose();
+    if (replies) fs.rmSync(path.dirname(replies), { recursive: true, force: true });
   });
 
   it('asks before sending code to the server, then answers from it; the status bar says remote', async () => {
@@ -46,7 +66,8 @@ describe('remote engine in code-server (phi-local serve on the tiny model)', () 
     const answer = chat.locator('.message.assistant').last();
     await answer.and(chat.locator('[data-state="done"]')).waitFor({ timeout: 90_000 });
     assert.ok(engine.results.length >= 1, 'the server generated the answer');
-    assert.ok(((await answer.locator('.content').textContent()) ?? '').length > 0);
+    assert.equal((await answer.locator('.content').textContent())?.trim(), ANSWER);
+    assert.ok(engine.requests.every((r) => Array.isArray(r.prompt)), 'Phi-4 prompts rendered here, sent as token ids to /v1/completions');
     await wb.status().filter({ hasText: `Phi: remote (${host})` }).waitFor({ timeout: 10_000 });
     await wb.screenshot('remote-answered');
   });
@@ -73,8 +94,37 @@ describe('remote engine in code-server (phi-local serve on the tiny model)', () 
     await wb.page.keyboard.press('Escape');
     await wb.page.locator('.monaco-editor .view-lines', { hasText: '| answer | ok |' }).first().waitFor({ timeout: 10_000 });
     const text = (await wb.page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
-    for (const step of ['reachable', 'key', 'model']) assert.match(text, new RegExp(`\\| ${step} \\| ok \\|`), text);
+    for (const step of ['reachable', 'key', 'model', 'prompts']) assert.match(text, new RegExp(`\\| ${step} \\| ok \\|`), text);
+    assert.match(text, /Phi-4's own template/);
     assert.match(text, /a 1-token answer in \d+ ms/);
     await wb.screenshot('doctor-endpoint-check');
+  });
+
+  it('Explain and ghost text work over the remote engine', async () => {
+    const editorLines = () => wb.page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+    await wb.page.keyboard.press('Control+P');
+    await wb.page.locator('.quick-input-widget input.input').fill('calc.js');
+    await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'calc.js' }).first().waitFor();
+    await wb.page.keyboard.press('Enter');
+    await editorLines().filter({ hasText: 'function sum(xs)' }).waitFor();
+    await editorLines().click();
+    await wb.page.keyboard.press('Control+A');
+    const before = engine.requests.length;
+    await wb.command('Phi: Explain');
+    const thread = wb.page.locator('.review-widget').first();
+    await thread.getByText(ANSWER).waitFor({ timeout: 90_000 });
+    assert.ok(engine.requests.length > before, 'the server generated the explanation');
+    await wb.screenshot('remote-explain');
+    await thread.locator('.action-label[aria-label="Dismiss"]').click();
+    await editorLines().click();
+    await wb.page.keyboard.press('Control+End');
+    await wb.page.keyboard.type('const total = ', { delay: 60 });
+    const ghost = wb.page.locator('.editor-group-container.active .monaco-editor .ghost-text-decoration');
+    await ghost.first().waitFor({ timeout: 60_000 });
+    await editorLines().filter({ hasText: `const total = ${ANSWER}` }).waitFor({ timeout: 5000 });
+    await wb.page.keyboard.press('Tab');
+    await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
+    await editorLines().filter({ hasText: `const total = ${ANSWER}` }).waitFor({ timeout: 10_000 });
+    await wb.screenshot('remote-completion');
   });
 });

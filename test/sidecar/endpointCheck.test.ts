@@ -29,10 +29,22 @@ describe('Doctor: the remote engine\'s server, checked step by step (phi-local s
 
   it('a working server passes every step, with the 1-token answer\'s time', async () => {
     const r = await checkEndpoint(open.url, undefined, undefined, dispatcher);
-    assert.deepEqual(r.steps.map((s) => [s.name, s.ok]), [['reachable', true], ['key', true], ['model', true], ['answer', true]]);
+    assert.deepEqual(r.steps.map((s) => [s.name, s.ok]), [['reachable', true], ['key', true], ['model', true], ['prompts', true], ['answer', true]]);
     assert.ok(r.latencyMs !== undefined && r.latencyMs > 0);
+    assert.match(r.steps[3].detail, /server's chat template/);
+    assert.match(r.steps[3].fix ?? '', /Download Tokenizer Files/);
     assert.match(r.steps[2].detail, /"phi-tiny" \(the first listed/);
     assert.equal(r.tls, false);
+  });
+
+  it('with Phi-4\'s tokenizer files: prompts made here, and the 1-token answer from /v1/completions; without them, "completions" says what to do', async () => {
+    const r = await checkEndpoint(open.url, undefined, undefined, dispatcher, { api: 'auto', tokenizerDir: ensureModel('tiny') });
+    assert.ok(r.steps.every((s) => s.ok), JSON.stringify(r.steps));
+    assert.match(r.steps[3].detail, /Phi-4's own template .*\/v1\/completions/);
+    const missing = await checkEndpoint(open.url, undefined, undefined, dispatcher, { api: 'completions' });
+    assert.deepEqual(missing.steps.at(-1)?.name, 'prompts');
+    assert.equal(missing.steps.at(-1)?.ok, false);
+    assert.match(missing.steps.at(-1)?.fix ?? '', /Download Tokenizer Files/);
   });
 
   it('a missing key: the key step fails and says to set it', async () => {

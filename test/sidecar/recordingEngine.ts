@@ -5,8 +5,10 @@ import type { GenerationOptions, GenerationRequest } from '../../sidecar/inferen
 
 export class RecordingEngine extends Engine {
   readonly results: EngineResult[] = [];
+  readonly requests: GenerationRequest[] = [];
 
   override async generate(request: GenerationRequest, options?: GenerationOptions): Promise<EngineResult> {
+    this.requests.push(request);
     const result = await super.generate(request, options);
     this.results.push(result);
     return result;
