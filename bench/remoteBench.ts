@@ -6,7 +6,8 @@
 //
 // With `--model DIR` (or `--preset tiny`) and no --url: what the HTTP path costs. `phi-local serve` is started in this
 // process on that model (127.0.0.1, a free port), and the same request is run, interleaved, in-process (the Engine
-// directly) and through HTTP (RemoteEngine → serve → the same Engine): greedy, one fixed chat prompt, the same token
+// directly) and through HTTP with each of the remote engine's APIs (RemoteEngine → serve → the same Engine; chat and
+// completions): greedy, one fixed chat prompt, the same token
 // limit, so both paths run the same tokens through the same model (the texts are compared). Both are timed from the
 // caller's side of `generate` (first streamed text, end). After one warm-up per path the engine reuses the cached
 // prompt, so every timed request prefills the same single token. Reported: per path, and the overhead as the median
@@ -125,6 +126,8 @@ async function againstServer(options: RemoteBenchOptions & { url: string }, requ
   return { engine: 'remote', url: options.url, model: info.dir, loadMs: info.loadMs, steps: options.steps, prompt: PROMPT, remote: result };
 }
 
+type PathName = 'in-process' | 'http chat' | 'http completions';
+
 /** No --url: serve in this process on the model, and the same requests in-process and through HTTP, interleaved. */
 async function overhead(options: RemoteBenchOptions & { model: string }, request: GenerationRequest): Promise<unknown> {
   const engine = new Engine();
@@ -135,55 +138,65 @@ async function overhead(options: RemoteBenchOptions & { model: string }, request
   const modelId = options.modelId ?? path.basename(path.resolve(options.model));
   const server = await serveOpenAi(engine, { port: 0, modelId, maxNewTokens: options.steps });
   try {
-    const remote = new RemoteEngine({ url: server.url, model: modelId });
-    const remoteInfo = await remote.load({ dir: '' });
-    const paths = { 'in-process': engine as InferenceEngine, http: remote as InferenceEngine };
-    // Warm-up: one-time costs (buffers, the connection, the prompt's first prefill, which both then reuse).
-    for (const [name, e] of Object.entries(paths)) progress(`warm-up ${name}: ${describe(await timed(e, request))}`);
-    const runs: { inProcess: Sample; http: Sample }[] = [];
+    // The remote engine's two APIs: chat (the server renders the prompt) and completions (Phi-4's prompt rendered
+    // here from the model folder's tokenizer files, sent as token ids).
+    const chat = new RemoteEngine({ url: server.url, model: modelId, api: 'chat' });
+    const completions = new RemoteEngine({ url: server.url, model: modelId, api: 'completions', tokenizerDir: options.model });
+    const infos = { 'in-process': local, 'http chat': await chat.load({ dir: '' }), 'http completions': await completions.load({ dir: '' }) };
+    const paths: Record<PathName, InferenceEngine> = { 'in-process': engine, 'http chat': chat, 'http completions': completions };
+    const names = Object.keys(paths) as PathName[];
+    // Warm-up: one-time costs (buffers, the connection, the prompt's first prefill, which all then reuse).
+    for (const name of names) progress(`warm-up ${name}: ${describe(await timed(paths[name], request))}`);
+    const runs: Record<PathName, Sample>[] = [];
     for (let r = 0; r < options.repeats; r++) {
-      // Alternating which goes first, so that neither always runs right after the other.
-      const order = r % 2 === 0 ? (['in-process', 'http'] as const) : (['http', 'in-process'] as const);
-      const got: Partial<Record<'in-process' | 'http', Sample>> = {};
+      // Rotating which goes first, so that none always runs right after another.
+      const order = names.map((_, i) => names[(i + r) % names.length]);
+      const got = {} as Record<PathName, Sample>;
       for (const name of order) got[name] = await timed(paths[name], request);
-      const pair = { inProcess: got['in-process']!, http: got.http! };
-      runs.push(pair);
-      progress(`run ${r + 1}/${options.repeats}: in-process ${describe(pair.inProcess)}; http ${describe(pair.http)}`);
-      if (pair.inProcess.text !== pair.http.text || pair.inProcess.tokens !== pair.http.tokens) {
-        throw new Error(`the two paths generated different answers (${pair.inProcess.tokens} and ${pair.http.tokens} tokens): ` +
-          'greedy decoding of the same prompt should not differ, so they did not do the same work.');
+      runs.push(got);
+      progress(`run ${r + 1}/${options.repeats}: ${names.map((n) => `${n} ${describe(got[n])}`).join('; ')}`);
+      for (const name of names) {
+        if (got[name].text !== got['in-process'].text || got[name].tokens !== got['in-process'].tokens) {
+          throw new Error(`${name} generated another answer than in-process (${got[name].tokens} and ${got['in-process'].tokens} tokens): ` +
+            'greedy decoding of the same prompt should not differ, so they did not do the same work.');
+        }
       }
     }
-    const inProcess = summary(runs.map((x) => x.inProcess));
-    const http = summary(runs.map((x) => x.http));
-    const diff = (f: (s: Sample) => number) => median(runs.map((x) => f(x.http) - f(x.inProcess)));
-    const overheadMs = {
-      perToken: diff((s) => s.decodeMsPerToken),
-      firstToken: diff((s) => s.firstTokenMs),
-      /** The whole request's extra time spread over its tokens (the stream's end and the request's start included). */
-      perTokenWholeRequest: median(runs.map((x) => (x.http.totalMs - x.inProcess.totalMs) / Math.max(1, x.http.tokens))),
+    const summaries = Object.fromEntries(names.map((n) => [n, summary(runs.map((x) => x[n]))])) as Record<PathName, ReturnType<typeof summary>>;
+    const overheadOf = (name: PathName) => {
+      const diff = (f: (s: Sample) => number) => median(runs.map((x) => f(x[name]) - f(x['in-process'])));
+      return {
+        perToken: diff((s) => s.decodeMsPerToken),
+        firstToken: diff((s) => s.firstTokenMs),
+        /** The whole request's extra time spread over its tokens (the stream's end and the request's start included). */
+        perTokenWholeRequest: median(runs.map((x) => (x[name].totalMs - x['in-process'].totalMs) / Math.max(1, x[name].tokens))),
+      };
     };
-    const drafted = runs[0].inProcess.drafted ?? 0;
+    const overheadMs = { chat: overheadOf('http chat'), completions: overheadOf('http completions') };
+    const inProcess = summaries['in-process'];
+    const drafted = runs[0]['in-process'].drafted ?? 0;
     console.log(`\nPhi Local benchmark — the HTTP path's overhead: phi-local serve in this process (${server.url}) on ` +
       `${local.dir}\n  ${local.executionProvider} (${local.backend}), ${options.threads ? `${options.threads} threads` : "ONNX Runtime's default threads"}, ` +
-      `${os.cpus().length} CPUs; median of ${options.repeats} interleaved pairs after a warm-up per path`);
-    console.log(`  Each pair runs the same request twice: in-process (Engine.generate) and over HTTP (RemoteEngine → ` +
-      `POST /v1/chat/completions, streamed → the same Engine): greedy, one fixed chat prompt of ${inProcess.promptTokens} tokens ` +
+      `${os.cpus().length} CPUs; median of ${options.repeats} rotated rounds after a warm-up per path`);
+    console.log(`  Each round runs the same request on each path: in-process (Engine.generate), and over HTTP with each of the remote ` +
+      `engine's APIs (chat: POST /v1/chat/completions; completions: Phi-4's prompt rendered here, POST /v1/completions with token ids; ` +
+      `streamed, to the same Engine): greedy, one fixed chat prompt of ${inProcess.promptTokens} tokens ` +
       `(cached after the warm-up: each request prefills 1 token), ${inProcess.generated} tokens generated, identical texts. ` +
       `Times from the caller's side: first token = to the first streamed text, decode ms/token = from it to the end, per token after the first. ` +
       `Load: the model's for in-process, GET /v1/models for http. ` +
       `Speculative decoding as serve runs it (the engine's default): ${drafted} tokens drafted per request.`);
     console.log(`\n${HEADER}\n${RULE}`);
-    console.log(row(`in-process (${local.executionProvider})`, local, runs.map((x) => x.inProcess), null));
-    console.log(row(`http → serve (${local.executionProvider})`, remoteInfo, runs.map((x) => x.http), null));
-    console.log(`\n  HTTP overhead (remote − in-process, median of the pairs): ${overheadMs.perToken.toFixed(3)} ms per token ` +
-      `(target ≤ 5 ms: ${overheadMs.perToken <= 5 ? 'met' : 'NOT met'}), first token ${overheadMs.firstToken.toFixed(2)} ms, ` +
-      `whole request ${overheadMs.perTokenWholeRequest.toFixed(3)} ms per token`);
+    for (const name of names) console.log(row(`${name} (${local.executionProvider})`, infos[name], runs.map((x) => x[name]), null));
+    for (const [api, o] of Object.entries(overheadMs)) {
+      console.log(`\n  HTTP overhead, ${api} API (remote − in-process, median of the rounds): ${o.perToken.toFixed(3)} ms per token ` +
+        `(target ≤ 5 ms: ${o.perToken <= 5 ? 'met' : 'NOT met'}), first token ${o.firstToken.toFixed(2)} ms, ` +
+        `whole request ${o.perTokenWholeRequest.toFixed(3)} ms per token`);
+    }
     return {
       engine: 'remote', mode: 'overhead', model: path.resolve(local.dir), url: server.url, backend: local.backend,
       executionProvider: local.executionProvider, threads: options.threads ?? null, steps: options.steps, prompt: PROMPT,
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
-      inProcess, http, overheadMs, draftedTokensPerRequest: drafted,
+      inProcess, httpChat: summaries['http chat'], httpCompletions: summaries['http completions'], overheadMs, draftedTokensPerRequest: drafted,
     };
   } finally {
     await server.close();
