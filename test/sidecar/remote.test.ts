@@ -212,6 +212,18 @@ describe('remote engine against phi-local serve (tiny model)', () => {
       assert.notEqual(result.finishReason, 'tool-calls');
     });
 
+    it('VS Code\'s Chat way (toolExecution "return"): the turn ends at the call, which comes back unrun', async () => {
+      const asked: RunToolParams[] = [];
+      runTool = (p) => { asked.push(p); return { content: '' }; };
+      const result = await rpc.sendRequest(ChatRequest, {
+        turnId: 'r2b', messages: [{ role: 'user', content: 'Weather in Bergen?' }], tools: [weather], toolChoice: 'required',
+        toolExecution: 'return', maxNewTokens: 200, maxToolCalls: 1,
+      });
+      assert.equal(asked.length, 0, 'nothing was run in the sidecar');
+      assert.equal(result.finishReason, 'tool-calls');
+      assert.equal(result.toolCalls?.[0]?.name, 'get_weather');
+    });
+
     it('cancel closes the stream and the server stops generating', async () => {
       const source = new CancellationTokenSource();
       let first!: () => void;
