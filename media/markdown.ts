@@ -34,7 +34,14 @@ hljs.registerAliases(['javascriptreact'], { languageName: 'javascript' });
 
 /** What DOMPurify may keep: ordinary document markup. No forms, frames, embeds, styles, ids or names. */
 export const PURIFY_CONFIG: Config = {
-  USE_PROFILES: { html: true },
+  // Only what the markdown renderer itself writes. Raw HTML in an answer is escaped by the renderer, but marked passes
+  // some through as text (an unclosed tag in a list item: `<audio src=x …` came out as a live <audio> element, found
+  // by the hardening suite's XSS check), so the sanitiser allows the markdown vocabulary and nothing else.
+  ALLOWED_TAGS: [
+    'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'blockquote', 'pre', 'code', 'span', 'em',
+    'strong', 'del', 's', 'a', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
+  ],
+  ALLOWED_ATTR: ['href', 'title', 'class', 'start', 'align'],
   FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'frameset', 'object', 'embed', 'base', 'link', 'meta', 'dialog'],
   FORBID_ATTR: ['style', 'id', 'name', 'srcset', 'action', 'formaction', 'autofocus'],
   ALLOW_DATA_ATTR: false,

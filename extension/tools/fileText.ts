@@ -1,7 +1,8 @@
 // A workspace file's text as the user sees it: the editor's (possibly unsaved) text when the file is open, else
-// the file on disk. Large and binary files are refused with a message, not read into the model's context.
-import * as fs from 'node:fs/promises';
+// the file on disk, read through one checked descriptor (openInside.ts). Large and binary files are refused with a
+// message, not read into the model's context.
 import * as vscode from 'vscode';
+import { readFileInside } from './openInside';
 import { ToolError } from './toolTypes';
 import { PathError, resolveWorkspacePath, type ResolvedPath, type WorkspaceRoot } from './workspacePaths';
 
@@ -26,13 +27,13 @@ export function openDocument(resolved: ResolvedPath): vscode.TextDocument | unde
 export async function readFileText(resolved: ResolvedPath): Promise<string> {
   const open = openDocument(resolved);
   if (open) return open.getText();
-  if (!resolved.exists) throw new ToolError(`${resolved.display} does not exist. Use find_files or list_directory to find the right path.`);
-  const stat = await fs.stat(resolved.absolute);
-  if (stat.isDirectory()) throw new ToolError(`${resolved.display} is a folder, not a file. Use list_directory to see what is in it.`);
-  if (stat.size > MAX_FILE_BYTES) {
-    throw new ToolError(`${resolved.display} is too large to read (${Math.round(stat.size / 1024)} KB; the limit is ${MAX_FILE_BYTES / 1024} KB). Use search_text to find the part you need.`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFileInside(resolved, MAX_FILE_BYTES);
+  } catch (e) {
+    if (e instanceof PathError) throw new ToolError(e.message);
+    throw e;
   }
-  const bytes = await fs.readFile(resolved.absolute);
   if (bytes.subarray(0, 8192).includes(0)) throw new ToolError(`${resolved.display} is a binary file, not text.`);
   return new TextDecoder('utf-8').decode(bytes);
 }

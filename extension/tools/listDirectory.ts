@@ -29,7 +29,8 @@ export const listDirectory: Tool = {
     if (!resolved.exists) throw new ToolError(`${resolved.display} does not exist. List "." to see the top of the workspace.`);
     let entries;
     try {
-      entries = await fs.readdir(resolved.absolute, { withFileTypes: true });
+      // The real path checked by resolveForTool: a link on the named path swapped since cannot lead the listing out.
+      entries = await fs.readdir(resolved.real, { withFileTypes: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ToolError(`${resolved.display} is a file, not a folder. Use read_file to read it.`);
       throw e;

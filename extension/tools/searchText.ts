@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { boolArg, stringArg } from './toolArgs';
 import { resolveForTool } from './fileText';
+import { readFileInside } from './openInside';
 import { clipLine, fitToBudget } from './toolOutput';
 import { ToolError, type Tool, type ToolContext } from './toolTypes';
 import { displayFor, resolveWorkspacePath, type ResolvedPath } from './workspacePaths';
@@ -52,6 +53,7 @@ function runRipgrep(rg: string, query: string, regex: boolean, target: ResolvedP
   return new Promise((resolve, reject) => {
     const child = spawn(rg, args, { cwd: target.root.fsPath, stdio: ['ignore', 'pipe', 'pipe'] });
     const matches: Match[] = [];
+    const hardLinked = new Map<string, boolean>();
     let more = false;
     let pending = '';
     let stderr = '';
@@ -75,7 +77,11 @@ function runRipgrep(rg: string, query: string, regex: boolean, target: ResolvedP
           stop();
           return;
         }
-        const file = displayFor(path.resolve(target.root.fsPath, event.data.path.text), context.roots) ?? event.data.path.text;
+        const absolute = path.resolve(target.root.fsPath, event.data.path.text);
+        // ripgrep reads by path: a file with other hard links may be a file from outside (openInside.ts); left out.
+        if (!hardLinked.has(absolute)) hardLinked.set(absolute, (fs.statSync(absolute, { throwIfNoEntry: false })?.nlink ?? 1) > 1);
+        if (hardLinked.get(absolute)) continue;
+        const file = displayFor(absolute, context.roots) ?? event.data.path.text;
         matches.push({ file, line: event.data.line_number ?? 0, text: event.data.lines.text.replace(/\r?\n$/, '') });
       }
     });
@@ -107,9 +113,7 @@ async function scanFiles(query: string, regex: boolean, target: ResolvedPath, co
     if (!display) continue;
     try {
       const resolved = await resolveWorkspacePath(display, context.roots);
-      const stat = await fs.promises.stat(resolved.absolute);
-      if (!stat.isFile() || stat.size > FALLBACK_MAX_FILE_BYTES) continue;
-      const bytes = await fs.promises.readFile(resolved.absolute);
+      const bytes = await readFileInside(resolved, FALLBACK_MAX_FILE_BYTES);
       if (bytes.subarray(0, 8192).includes(0)) continue;
       const lines = new TextDecoder().decode(bytes).split(/\r?\n/);
       let inFile = 0;
@@ -120,7 +124,7 @@ async function scanFiles(query: string, regex: boolean, target: ResolvedPath, co
         inFile++;
       }
     } catch {
-      continue; // a link leading outside, or a file that went away
+      continue; // a link leading outside, a file too large, not a file, or one that went away
     }
   }
   return { matches, more: uris.length >= FALLBACK_MAX_FILES };

@@ -2,11 +2,14 @@
 // untrusted, so every tool resolves its paths here first. Refused, with a message the model can act on:
 // `..` that climbs out, absolute paths outside the workspace, `~`, and symbolic links whose real path leads
 // outside (checked on the nearest existing ancestor for a file that does not exist yet; dangling links are followed
-// by hand). Writing tools resolve again right before writing, since links can change while the user decides.
+// by hand), and names Windows treats as devices or data streams (windowsNames.ts). Writing tools resolve again right
+// before writing, since links can change while the user decides; reading tools read through openInside.ts, which
+// checks what it opened, since links can change between this check and the read.
 // Multi-root: a path starts in the first folder, or in another one when it begins with that folder's name.
 // No vscode import: the unit tests run it on real folders and links.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { windowsPathProblem } from './windowsNames';
 
 export interface WorkspaceRoot {
   /** The folder's name in the workspace (what `folderName/...` refers to). */
@@ -38,7 +41,7 @@ export class PathError extends Error {
 
 const WINDOWS_ABSOLUTE = /^[A-Za-z]:[\\/]/;
 
-function isInside(parent: string, child: string): boolean {
+export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
@@ -132,13 +135,15 @@ export async function resolveWorkspacePath(input: string, roots: readonly Worksp
   if (!isInside(rootAbsolute, absolute)) {
     throw new PathError(`"${input}" leads outside the workspace folder; only files inside it can be used.`);
   }
+  const relative = path.relative(rootAbsolute, absolute).split(path.sep).join('/');
+  const badName = windowsPathProblem(relative);
+  if (badName) throw new PathError(badName);
   const rootReal = (await realPathOrAncestor(rootAbsolute)).real;
   const { real, exists } = await realPathOrAncestor(absolute);
   if (!isInside(rootReal, real)) {
     // The target is not named: it is outside, and none of the model's business.
     throw new PathError(`"${input}" is (or is inside) a symbolic link that leads outside the workspace; it cannot be used.`);
   }
-  const relative = path.relative(rootAbsolute, absolute).split(path.sep).join('/');
   return { root, absolute, relative, display: displayPath(root, relative, roots), exists, real };
 }
 

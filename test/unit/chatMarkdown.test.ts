@@ -6,26 +6,11 @@ import { describe, it } from 'node:test';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
 import { createMarkdownRenderer, escapeHtml, languageOf, PURIFY_CONFIG } from '../../media/markdown';
+import { dangers } from '../fixtures/htmlDangers';
 
 const { window } = new JSDOM('<!DOCTYPE html><html><body></body></html>');
 const purify = createDOMPurify(window as unknown as Parameters<typeof createDOMPurify>[0]);
 const render = createMarkdownRenderer(purify);
-
-/** Parses `html` and returns what could run or load: script-ish elements, on* attributes, unsafe URLs. */
-function dangers(html: string): string[] {
-  const doc = new JSDOM(`<!DOCTYPE html><body>${html}</body>`).window.document;
-  const found: string[] = [];
-  for (const el of Array.from(doc.body.querySelectorAll('*'))) {
-    const tag = el.tagName.toLowerCase();
-    if (['script', 'iframe', 'frame', 'object', 'embed', 'style', 'link', 'meta', 'base', 'form', 'svg', 'math', 'img', 'button', 'input', 'textarea'].includes(tag)) found.push(`<${tag}>`);
-    for (const attr of Array.from(el.attributes)) {
-      if (/^on/i.test(attr.name)) found.push(`${tag}[${attr.name}]`);
-      if (['style', 'id', 'name', 'srcdoc', 'formaction'].includes(attr.name)) found.push(`${tag}[${attr.name}]`);
-      if (['href', 'src', 'action', 'xlink:href'].includes(attr.name) && !/^(https?:|mailto:)/i.test(attr.value.trim())) found.push(`${tag}[${attr.name}=${attr.value}]`);
-    }
-  }
-  return found;
-}
 
 const ATTACKS: Record<string, string> = {
   'script block': '<script>alert(1)</script>',
