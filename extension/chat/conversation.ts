@@ -47,6 +47,8 @@ export interface UserMessage {
   /** Editor context attached to this message (sent to the model ahead of `content`). */
   context: ContextChip[];
   createdAt: number;
+  /** Raised by each change; where windows saved different copies, the highest wins (conversationStore.ts). */
+  revision?: number;
 }
 
 export interface AssistantMessage {
@@ -66,6 +68,8 @@ export interface AssistantMessage {
    */
   turn?: ChatMessage[];
   createdAt: number;
+  /** Raised by each change; where windows saved different copies, the highest wins (conversationStore.ts). */
+  revision?: number;
 }
 
 export type StoredMessage = UserMessage | AssistantMessage;

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FileConversationPersistence } from '../../extension/chat/conversationStore';
 import { ensureModel } from '../fixtures/models';
 import { Workbench } from './workbench';
 
@@ -70,11 +71,10 @@ describe('tool calls in the chat (code-server, tiny model, replayed answers)', (
   const editorText = () => wb.page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
 
   /** The stored conversations' answers (the extension's global storage). */
-  function storedAnswers(): StoredMessage[] {
+  async function storedAnswers(): Promise<StoredMessage[]> {
     const dir = path.join(wb.root, 'user-data', 'User', 'globalStorage', EXTENSION_ID, 'conversations');
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
-      .flatMap((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { messages: StoredMessage[] }).messages)
-      .filter((m) => m.role === 'assistant');
+    // Read through the store's own reader (journals, merged as the extension reads them).
+    return (await new FileConversationPersistence(dir).loadAll()).flatMap((c) => c.messages as StoredMessage[]).filter((m) => m.role === 'assistant');
   }
 
   it('shows the diff and a consent card; Deny leaves the file untouched and the model is told', async () => {
@@ -104,7 +104,7 @@ describe('tool calls in the chat (code-server, tiny model, replayed answers)', (
     await step.locator('summary').click();
     assert.match(await step.locator('.tool-result').innerText(), /denied this change to src\/app\.py; nothing was written/);
     // And the turn as stored for the next prompt carries the denial as the tool's result.
-    const turn = storedAnswers().find((m) => m.content.includes('I left src/app.py'))?.turn ?? [];
+    const turn = (await storedAnswers()).find((m) => m.content.includes('I left src/app.py'))?.turn ?? [];
     assert.ok(turn.some((m) => m.role === 'tool' && /denied/.test(m.content)), `stored turn: ${JSON.stringify(turn)}`);
     await wb.screenshot('denied');
   });

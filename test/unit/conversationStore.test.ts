@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SYSTEM_PROMPT, titleFor, toModelMessages, type AssistantMessage, type Conversation } from '../../extension/chat/conversation';
+import {
+  SYSTEM_PROMPT, titleFor, toModelMessages, type AssistantMessage, type Conversation, type StoredMessage, type UserMessage,
+} from '../../extension/chat/conversation';
 import {
   ConversationStore, FileConversationPersistence, INTERRUPTED, isConversation, MemoryConversationPersistence,
 } from '../../extension/chat/conversationStore';
@@ -128,7 +130,7 @@ describe('conversation store on real files (FileConversationPersistence in a tem
     assert.equal(b.state, 'error');
     assert.equal(b.error, INTERRUPTED);
     await second.flush();
-    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, `${one.conversation.id}.json`), 'utf8')) as Conversation;
+    const onDisk = (await new FileConversationPersistence(dir).loadAll()).find((c) => c.id === one.conversation.id)!;
     assert.equal((onDisk.messages[1] as AssistantMessage).state, 'cancelled', 'the repair is saved');
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
   });
@@ -150,7 +152,7 @@ describe('conversation store on real files (FileConversationPersistence in a tem
     const store = await ConversationStore.open(new FileConversationPersistence(dir));
     const { conversation } = store.startTurn(undefined, 'to delete');
     await store.flush();
-    const file = path.join(dir, `${conversation.id}.json`);
+    const file = path.join(dir, `${conversation.id}.jsonl`);
     assert.ok(fs.existsSync(file));
     let changes = 0;
     store.onDidChange(() => changes++);
@@ -167,6 +169,69 @@ describe('conversation store on real files (FileConversationPersistence in a tem
   it('refuses ids that are not file-name safe', async () => {
     const persistence = new FileConversationPersistence(path.join(tmp, 'ids'));
     await assert.rejects(persistence.save({ id: '../escape', title: 't', createdAt: 1, updatedAt: 1, messages: [] }), /Not a conversation id/);
+  });
+
+  it('two windows: a save that waited for the lock is not lost to the other window\'s rewrite (fs calls paused by mocks)', { timeout: 10_000 }, async (t) => {
+    // TEST DOUBLE: node:test mocks wrap fs.promises' readFile, rm and rename (the files stay real) to pause them, so
+    // that two windows' steps interleave as they did when the two-windows test in test/hardening/conversationKill.test.ts
+    // lost an answer: A's final save waits for the lock; B releases it just as A looks at it; B's next save takes it
+    // and starts a rewrite; A must not append before that rewrite is in place.
+    const dir = path.join(tmp, 'two-windows');
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = path.join(dir, 'c.lock');
+    const journal = path.join(dir, 'c.jsonl');
+    const a = new FileConversationPersistence(dir);
+    const b = new FileConversationPersistence(dir, () => {}, -Infinity); // rewrites the journal at every save
+    const conversation = (messages: StoredMessage[]): Conversation => ({ id: 'c', title: 't', createdAt: 1, updatedAt: 1, messages });
+    const question: UserMessage = { id: 'q', role: 'user', content: 'question', context: [], createdAt: 1, revision: 1 };
+    const streaming: AssistantMessage = { id: 'a', role: 'assistant', content: '', state: 'streaming', createdAt: 1, revision: 1 };
+    const final: AssistantMessage = { ...streaming, content: 'the final answer', state: 'done', revision: 3 };
+    const other: UserMessage = { id: 'q2', role: 'user', content: 'B\'s question', context: [], createdAt: 2, revision: 1 };
+    await a.save(conversation([question, streaming])); // A's turn starts: the answer saved empty
+
+    type Call = (...args: unknown[]) => Promise<unknown>;
+    const real = { readFile: fs.promises.readFile as Call, rm: fs.promises.rm as Call, rename: fs.promises.rename as Call };
+    let lookedAtLock = false;
+    let bSave: Promise<void> | undefined;
+    let bRenaming!: () => void;
+    const bAtRename = new Promise<void>((resolve) => (bRenaming = resolve));
+    let aDone!: () => void;
+    const aSaved = new Promise<void>((resolve) => (aDone = resolve));
+    // 1. B's previous save holds the lock (a live holder: this process); A's save finds it taken and reads it, and
+    //    B releases it just then.
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname() }));
+    t.mock.method(fs.promises, 'readFile', async (file: unknown, ...rest: unknown[]) => {
+      if (file === lock && !lookedAtLock) {
+        lookedAtLock = true;
+        await real.rm(lock, { force: true });
+      }
+      return real.readFile(file, ...rest);
+    });
+    // 2. Should A then remove the lock file before it appended, B's next save takes the lock first: it appends,
+    //    reads the journal and has written its rewrite when A's removal goes ahead.
+    t.mock.method(fs.promises, 'rm', async (file: unknown, ...rest: unknown[]) => {
+      if (file === lock && lookedAtLock && !bSave && !fs.readFileSync(journal, 'utf8').includes(final.content)) {
+        bSave = b.save(conversation([other]));
+        await bAtRename;
+      }
+      return real.rm(file, ...rest);
+    });
+    // 3. B's rewrite replaces the journal only once A's save is done.
+    t.mock.method(fs.promises, 'rename', async (...args: unknown[]) => {
+      bRenaming();
+      await aSaved;
+      return real.rename(...args);
+    });
+
+    await a.save(conversation([final]));
+    aDone();
+    await (bSave ?? b.save(conversation([other])));
+    t.mock.restoreAll();
+
+    const [saved] = await new FileConversationPersistence(dir).loadAll();
+    assert.deepEqual(saved.messages.map((m) => m.content), ['question', 'the final answer', 'B\'s question']);
+    assert.equal((saved.messages[1] as AssistantMessage).state, 'done');
+    assert.equal(fs.existsSync(lock), false, 'the lock is released');
   });
 });
 
