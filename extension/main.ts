@@ -21,6 +21,7 @@ import { isDemo } from './model/modelPath';
 import { ENGINE_SETTINGS, setDownloadedModelsRoot } from './config';
 import { EngineLaunch } from './engineLaunch';
 import { registerEditorFeatures } from './inline/editorFeatures';
+import { pickRemoteModel } from './remoteModelPicker';
 import { ServeEndpoint } from './serveEndpoint';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
@@ -93,6 +94,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     'phiLocal.setRemoteApiKey': async () => {
       if (await engine.setApiKey() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
     },
+    'phiLocal.pickRemoteModel': () => pickRemoteModel(context, log),
     'phiLocal.downloadTokenizer': async () => {
       if (await downloader.downloadTokenizer() && engine.settings().engine === 'remote' && sidecar.state === 'running') await sidecar.restart();
     },

@@ -28,6 +28,13 @@ export interface PromptSetup {
   tokenizerDir?: string;
 }
 
+/** GET <base>/models: its status and body (a network failure throws). */
+export async function getModels(base: string, apiKey: string | undefined, dispatcher: Dispatcher): Promise<{ status: number; body: string }> {
+  const headers = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const res = await request(`${base.replace(/\/+$/, '')}/models`, { method: 'GET', headers, dispatcher, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
 export async function checkEndpoint(
   url: string, model: string | undefined, apiKey: string | undefined, dispatcher: Dispatcher, prompts: PromptSetup = { api: 'auto' },
 ): Promise<EndpointCheck> {
@@ -38,8 +45,7 @@ export async function checkEndpoint(
 
   let listing: { status: number; body: string };
   try {
-    const res = await request(`${base}/models`, { method: 'GET', headers, dispatcher, headersTimeout: 15_000, bodyTimeout: 15_000 });
-    listing = { status: res.statusCode, body: await res.body.text() };
+    listing = await getModels(base, apiKey, dispatcher);
   } catch (e) {
     const error = networkError(e, `${base}/models`);
     step({

@@ -127,4 +127,21 @@ describe('remote engine in code-server (phi-local serve on the tiny model)', () 
     await editorLines().filter({ hasText: `const total = ${ANSWER}` }).waitFor({ timeout: 10_000 });
     await wb.screenshot('remote-completion');
   });
+
+  it('Phi: Pick Remote Model lists the server\'s models and sets the one picked', async () => {
+    await wb.command('Phi: Pick Remote Model');
+    const picker = wb.page.locator('.quick-input-widget');
+    await picker.locator('.monaco-list-row', { hasText: 'phi-tiny' }).first().waitFor({ timeout: 30_000 });
+    await wb.screenshot('remote-model-picker');
+    await wb.page.keyboard.press('Enter');
+    await picker.waitFor({ state: 'hidden' });
+    // The setting, said in the log and written: machine-scoped, so code-server (a remote of sorts) keeps it in the
+    // machine's settings file rather than the user's.
+    const settings = path.join(wb.root, 'user-data', 'Machine', 'settings.json');
+    const log = () => (fs.readdirSync(wb.root, { recursive: true }) as string[]).filter((f) => f.endsWith('Phi Local.log'))
+      .map((f) => fs.readFileSync(path.join(wb.root, f), 'utf8')).join('\n');
+    for (let i = 0; i < 100 && !log().includes('Remote model: phi-tiny'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log(), /Remote model: phi-tiny on http/, log().slice(-3000));
+    assert.match(fs.readFileSync(settings, 'utf8'), /"phiLocal\.remote\.model":\s*"phi-tiny"/);
+  });
 });
