@@ -6,8 +6,9 @@ import { AbstractMessageReader, type DataCallback, type Disposable, type Message
 /** Why `message` must not reach vscode-jsonrpc, or undefined when it may. */
 export function malformedFrame(message: unknown): string | undefined {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'a frame that is not a JSON object';
-  const m = message as { method?: unknown; params?: unknown };
-  if (m.method === '$/cancelRequest') {
+  const m = message as { method?: unknown; params?: unknown; id?: unknown };
+  // Only the notification is read as a cancel; a request of that name (with an id) is answered "no such method".
+  if (m.method === '$/cancelRequest' && m.id === undefined) {
     const params = m.params as { id?: unknown } | null | undefined;
     const id = typeof params === 'object' && params !== null ? params.id : undefined;
     if (typeof id !== 'number' && typeof id !== 'string') return 'a $/cancelRequest without an id';

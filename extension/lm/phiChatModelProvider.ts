@@ -23,6 +23,7 @@ import {
   chatProviderApi, type LanguageModelChatInformation, type LanguageModelChatProvider, type LanguageModelChatRequestMessage,
   type LanguageModelResponsePart, type PrepareLanguageModelChatModelOptions, type ProvideLanguageModelChatResponseOptions,
 } from './languageModelApi';
+import { apiErrorFor, withoutStack } from './apiError';
 import { toChatMessages } from './requestMessages';
 
 export const VENDOR = 'phi-local';
@@ -140,7 +141,7 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
         name: t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown> | undefined,
       }));
       const all = toChatMessages(requestMessages);
-      if (!all.some((m) => m.role !== 'system')) throw new Error('The request has no message for Phi-4-mini to answer.');
+      if (!all.some((m) => m.role !== 'system')) throw new PhiError('bad-request', 'The request has no message for Phi-4-mini to answer.');
       const toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
       this.log.info(`Language model request: ${all.length} messages, ${tools.length} tools` +
         `${tools.length ? ` (${tools.map((t) => t.name).join(', ')}; tool choice ${toolChoice})` : ''}.`);
@@ -187,7 +188,7 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
         (tools.length ? 'Use Ask mode, or fewer tools ("Configure Tools..."); or attach less context' : 'Attach less context or start a new chat') +
         (info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.');
       this.log.warn(`Language model request refused: ${message}`);
-      throw new Error(message);
+      throw new PhiError('prompt-too-long', message);
     }
     if (fitted.dropped > 0) {
       this.log.info(`Language model request: left out the ${fitted.dropped} oldest messages (${counts.tokens} → ${fitted.tokens} tokens, budget ${budget}).`);
@@ -209,19 +210,16 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
     }
   }
 
-  /** The API's error for what went wrong, with a message that says what to do; no model: also a way to set one up. */
+  /**
+   * The API's error for what went wrong (apiError.ts: a LanguageModelError kind where one fits, one message, no
+   * stack); no model or one that does not load: also a way to set one up.
+   */
   private toApiError(e: unknown): Error {
-    if (e instanceof PhiError && e.code === 'no-model') {
-      this.offerModelSetup(NO_MODEL_MESSAGE);
-      return vscode.LanguageModelError.NotFound(`${NO_MODEL_MESSAGE} Run "Phi: Download Model" to get it, or "Phi: Select Model Folder" to choose it.`);
-    }
-    if (e instanceof PhiError && (e.code === 'model-folder' || e.code === 'model-load')) {
-      const message = `Phi Local could not load the model: ${describeError(e)}`;
-      this.offerModelSetup(message);
-      return new Error(`${message} Run "Phi: Manage Models" to pick another model or folder.`);
-    }
-    if (e instanceof vscode.LanguageModelError) return e;
-    return new Error(`Phi Local: ${describeError(e)}`);
+    if (e instanceof vscode.LanguageModelError) return withoutStack(e);
+    const code = e instanceof PhiError ? e.code : undefined;
+    if (code === 'no-model') this.offerModelSetup(NO_MODEL_MESSAGE);
+    if (code === 'model-folder' || code === 'model-load') this.offerModelSetup(`Could not load the model: ${describeError(e)}`);
+    return apiErrorFor(code, describeError(e), vscode.LanguageModelError);
   }
 
   private offerModelSetup(message: string): void {
