@@ -13,8 +13,17 @@ import {
 
 /** The most threads a load may ask for: this machine's. More only makes the threads wait on each other. */
 export const MAX_THREADS = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-/** Bounds on what one request may carry (the sizes no client needs; past them, memory and time grow for nothing). */
-export const LIMITS = { messages: 10_000, messageChars: 2_000_000, tools: 256, maxNewTokens: 131_072, maxToolCalls: 50 } as const;
+/**
+ * Bounds on what one request may carry (the sizes no client needs; past them, memory and time grow for nothing).
+ * Text: the largest context is 131,072 tokens, and code and prose run about 4 characters a token (4.2 on this
+ * repository's code), so the longest prompt that fits is about half a MiB. A message (or text to count, or an
+ * inline completion's prefix) may have 1 MiB, room even for 8 characters a token; a request 8 MiB of text in all,
+ * room for a conversation several contexts long that the client counts before it leaves out the oldest turns.
+ * Tokenizing a MiB takes about 0.6 s for code or prose, 1.5–4 s without spaces, in pieces others run between.
+ */
+export const LIMITS = {
+  messages: 10_000, messageChars: 1 << 20, requestChars: 8 << 20, tools: 256, maxNewTokens: 131_072, maxToolCalls: 50,
+} as const;
 
 const integer = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
 const text = (maxLength: number = LIMITS.messageChars) => ({ type: 'string', maxLength });
@@ -74,13 +83,35 @@ const validators = new Map<string, ValidateFunction>(Object.entries(PARAM_SCHEMA
 /** Why `params` do not fit `method`'s schema, or undefined when they do (or the method takes none). */
 export function paramsProblem(method: string, params: unknown): string | undefined {
   const validate = validators.get(method);
-  if (!validate || validate(params)) return undefined;
+  if (!validate) return undefined;
+  if (validate(params)) {
+    const chars = textChars(params);
+    return chars > LIMITS.requestChars
+      ? `${method}: params hold ${chars} characters of text, more than the ${LIMITS.requestChars} (8 MiB) one request may hold ` +
+        '(the largest context, 131,072 tokens, is about half a MiB of text). Send less, or start a new chat.'
+      : undefined;
+  }
   const e = validate.errors?.[0];
   const where = `params${e?.instancePath.replace(/\//g, '.') ?? ''}`;
   const detail = e?.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
     : e?.keyword === 'maximum' && where.endsWith('.threads') ? `must be at most ${MAX_THREADS}, the CPU threads of this machine (0: ONNX Runtime's choice)`
-      : e?.message ?? 'is not valid';
+      : e?.keyword === 'maxLength' && (e.params as { limit: number }).limit === LIMITS.messageChars
+        ? `${e.message} (1 MiB: more text than the largest context, 131,072 tokens, holds)`
+        : e?.message ?? 'is not valid';
   return `${method}: ${where} ${detail}.`;
+}
+
+/** Characters in all the strings of `value` (keys too), walked without recursion (params may nest deeply). */
+function textChars(value: unknown): number {
+  let chars = 0;
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') chars += v.length;
+    else if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) { chars += k.length; stack.push(x); }
+  }
+  return chars;
 }
 
 /**

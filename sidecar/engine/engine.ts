@@ -129,10 +129,11 @@ export class Engine implements InferenceEngine {
 
   /**
    * Counted on this (the sidecar's main) thread, not in the worker: the worker runs one request at a time, so a count
-   * would wait behind a whole answer, and VS Code's Chat counts many times while it builds a prompt.
+   * would wait behind a whole answer, and VS Code's Chat counts many times while it builds a prompt. In pieces that
+   * let status requests and cancels through (tokenCounter.ts).
    */
   async countTokens(params: CountTokensParams): Promise<CountTokensResult> {
-    return this.counter.count(this.loadedModel?.dir, params);
+    return this.counter.countAsync(this.loadedModel?.dir, params);
   }
 
   /** Forgets the cached conversation. */

@@ -118,6 +118,15 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   return i;
 }
 
+/** A request cancelled before its prompt was tokenized: nothing fed, nothing generated. */
+function cancelledWhileRendering(totalMs: number): GenerateResult {
+  return {
+    text: '', tokenIds: [], finishReason: 'cancelled', seed: 0,
+    usage: { promptTokens: 0, reusedTokens: 0, completionTokens: 0 },
+    timings: { timeToFirstTokenMs: totalMs, prefillMs: 0, prefillTokensPerSecond: 0, decodeMs: 0, decodeTokensPerSecond: 0, totalMs },
+  };
+}
+
 export class Generator {
   /** The tokens whose keys and values are in the backend's cache, in order. */
   private cached: number[] = [];
@@ -167,7 +176,8 @@ export class Generator {
 
   async generate(request: GenerateRequest, signal: CancelSignal, events: GenerateEvents = {}): Promise<GenerateResult> {
     const start = now();
-    const prompt = request.promptIds ?? this.promptOf(request);
+    const prompt = request.promptIds ?? await this.promptOf(request, signal);
+    if (!prompt) return cancelledWhileRendering(now() - start);
     if (prompt.length === 0) throw new EngineError('internal', 'The prompt is empty.');
     if (prompt.length >= this.contextLength) {
       throw new EngineError('prompt-too-long',
@@ -267,16 +277,19 @@ export class Generator {
     };
   }
 
-  /** The prompt's ids: the caller's own prompt (text with special tokens matched, or ids), or the conversation rendered. */
-  private promptOf(request: GenerateRequest): number[] {
-    if (typeof request.prompt === 'string') return this.prompts.tokenizer.encode(request.prompt);
+  /**
+   * The prompt's ids: the caller's own prompt (text with special tokens matched, or ids), or the conversation rendered.
+   * Undefined when `signal` came while tokenizing: megabytes of text take seconds, and a Stop must not wait for them.
+   */
+  private async promptOf(request: GenerateRequest, signal: CancelSignal): Promise<number[] | undefined> {
+    if (typeof request.prompt === 'string') return this.prompts.tokenizer.encodeAsync(request.prompt, signal);
     if (request.prompt) {
       const size = this.prompts.tokenizer.vocabSize;
       const bad = request.prompt.find((id) => !Number.isInteger(id) || id < 0 || id >= size);
       if (bad !== undefined) throw new EngineError('bad-request', `The prompt has token id ${bad}, which the tokenizer does not have (0–${size - 1}).`);
       return request.prompt;
     }
-    return this.prompts.render(request.messages, request.tools, request.assistantPrefix).ids;
+    return (await this.prompts.renderAsync(request.messages, request.tools, request.assistantPrefix, signal))?.ids;
   }
 
   /** How this request handles tool calls; undefined when the tokenizer has no call tokens (not Phi-4's) or the caller rendered the prompt. */

@@ -1,7 +1,7 @@
 // Conversation → the exact text and token ids the model is fed: the folder's own chat template and tokenizer.
 import type { PromptFiles } from './promptFiles';
 import { ChatTemplate, type ChatMessage, type ToolDefinition } from './template';
-import { PhiTokenizer } from './tokenizer';
+import { PhiTokenizer, type CancelSignal } from './tokenizer';
 
 export interface RenderedPrompt {
   text: string;
@@ -27,18 +27,40 @@ export class PromptBuilder {
     return new PromptBuilder(tokenizer, template);
   }
 
-  /**
-   * The prompt for the assistant's next turn. Text that came from users, files, tools or earlier answers is data,
-   * never markup: a `<|end|><|assistant|>` inside a pasted file must not end the user's turn. So every `<|` in
-   * message content and tool definitions is split with a marker before rendering, and the pieces are tokenized
-   * separately: no added token can match across the split, while the template's own markup stays special.
-   */
+  /** The prompt for the assistant's next turn (content is data, never markup: see `marked`). */
   render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[], assistantPrefix = ''): RenderedPrompt {
-    // `assistantPrefix`: the start of the answer, written for the model (inline completions pre-fill the code
-    // before the cursor so the model continues it); it is data too.
-    const marked = this.template.render(messages.map(escapeMessage), { tools: tools?.map(escapeTool), addGenerationPrompt: true }) + escapeText(assistantPrefix);
-    const pieces = marked.split(SPLIT);
+    const pieces = this.marked(messages, tools, assistantPrefix);
     return { text: pieces.join(''), ids: pieces.flatMap((piece) => this.tokenizer.encode(piece)) };
+  }
+
+  /**
+   * `render`, giving the event loop turns while it tokenizes and stopping once `signal` is aborted (then undefined):
+   * a conversation of megabytes takes seconds to tokenize, and a Stop must not wait for it.
+   */
+  async renderAsync(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[], assistantPrefix?: string): Promise<RenderedPrompt>;
+  async renderAsync(messages: readonly ChatMessage[], tools: readonly ToolDefinition[] | undefined, assistantPrefix: string | undefined,
+    signal: CancelSignal | undefined): Promise<RenderedPrompt | undefined>;
+  async renderAsync(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[], assistantPrefix = '', signal?: CancelSignal): Promise<RenderedPrompt | undefined> {
+    const pieces = this.marked(messages, tools, assistantPrefix);
+    const ids: number[] = [];
+    for (const piece of pieces) {
+      const pieceIds = await this.tokenizer.encodeAsync(piece, signal);
+      if (!pieceIds) return undefined;
+      for (const id of pieceIds) ids.push(id);
+    }
+    return { text: pieces.join(''), ids };
+  }
+
+  /**
+   * The rendered text, split where content had a `<|`. Text that came from users, files, tools or earlier answers
+   * is data, never markup: a `<|end|><|assistant|>` inside a pasted file must not end the user's turn. So every `<|`
+   * in message content and tool definitions is split with a marker before rendering, and the pieces are tokenized
+   * separately: no added token can match across the split, while the template's own markup stays special.
+   * `assistantPrefix`: the start of the answer, written for the model (inline completions pre-fill the code before
+   * the cursor so the model continues it); it is data too.
+   */
+  private marked(messages: readonly ChatMessage[], tools: readonly ToolDefinition[] | undefined, assistantPrefix: string): string[] {
+    return (this.template.render(messages.map(escapeMessage), { tools: tools?.map(escapeTool), addGenerationPrompt: true }) + escapeText(assistantPrefix)).split(SPLIT);
   }
 }
 

@@ -3,6 +3,24 @@
 // detokenizer that never emits half a UTF-8 character. See shared/reference/phi4-format.md §3.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { EngineError } from '../engineError';
+import { textPieces } from './textPieces';
+
+/** Anything with an `aborted` flag: an AbortSignal, or the engine worker's shared cancel flag. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+}
+
+/**
+ * Gives the event loop a turn once this thread has tokenized for TURN_MS since its last one (on the sidecar's main
+ * thread, status requests and cancels are read then). By time, not per piece: a conversation may have many pieces.
+ */
+const TURN_MS = 10;
+let lastTurn = 0;
+async function pace(): Promise<void> {
+  if (performance.now() - lastTurn < TURN_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastTurn = performance.now();
+}
 
 /** Turns generated ids into text as they arrive. */
 export interface StreamDecoder {
@@ -26,9 +44,11 @@ export class PhiTokenizer {
   private readonly addedText = new Map<number, string>();
   /** Per id, the bytes its byte-level token string stands for; filled lazily. */
   private readonly bytesCache: (Uint8Array | undefined)[] = [];
+  /** Added tokens' text, where textPieces must not cut; undefined: the text is never cut (see the constructor). */
+  private readonly uncut: string[] | undefined;
 
   constructor(tokenizerJson: object, tokenizerConfig: object) {
-    const json = tokenizerJson as { decoder?: { type?: string }; model?: { type?: string } };
+    const json = tokenizerJson as { decoder?: { type?: string }; model?: { type?: string }; normalizer?: unknown; pre_tokenizer?: unknown };
     // The stream decoder works on the byte level; it is exact only for a ByteLevel decoder (GPT-2 family, o200k).
     if (json.decoder?.type !== 'ByteLevel') {
       throw new EngineError('model-folder',
@@ -47,11 +67,46 @@ export class PhiTokenizer {
     for (const [id, token] of this.tokenizer.get_added_tokens_decoder()) {
       if (this.vocab[id] === token.content) this.addedText.set(id, token.content);
     }
+    // Cutting is exact only where nothing rewrites the text around a cut: no normalizer, no prefix space added to
+    // each piece, no added token that strips its neighbours' whitespace (true of Phi-4's files).
+    const added = [...this.tokenizer.get_added_tokens_decoder().values()];
+    const exact = !json.normalizer && !/"add_prefix_space":true/.test(JSON.stringify(json.pre_tokenizer ?? null)) &&
+      added.every((t) => !t.lstrip && !t.rstrip);
+    this.uncut = exact ? added.map((t) => t.content) : undefined;
   }
 
-  /** Text → ids. Added tokens (`<|user|>`, `<|end|>`, …) are matched literally anywhere; no BOS/EOS is added. */
+  /**
+   * Text → ids. Added tokens (`<|user|>`, `<|end|>`, …) are matched literally anywhere; no BOS/EOS is added.
+   * Tokenized in pieces (textPieces.ts), so that the time grows linearly with the text: the same ids as whole, but
+   * for stretches of over 4096 characters without a break (a word, number or run of punctuation that long).
+   */
   encode(text: string): number[] {
-    if (text.length === 0) return [];
+    const ids: number[] = [];
+    for (const piece of this.pieces(text)) for (const id of this.encodeWhole(piece)) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * `encode`, giving the event loop turns between pieces and stopping once `signal` is aborted (then undefined):
+   * megabytes of text take seconds, which must not hold up status requests or a Stop.
+   */
+  async encodeAsync(text: string): Promise<number[]>;
+  async encodeAsync(text: string, signal: CancelSignal | undefined): Promise<number[] | undefined>;
+  async encodeAsync(text: string, signal?: CancelSignal): Promise<number[] | undefined> {
+    const ids: number[] = [];
+    for (const piece of this.pieces(text)) {
+      if (signal?.aborted) return undefined;
+      for (const id of this.encodeWhole(piece)) ids.push(id);
+      await pace();
+    }
+    return ids;
+  }
+
+  private pieces(text: string): Iterable<string> {
+    return this.uncut ? textPieces(text, this.uncut) : text.length > 0 ? [text] : [];
+  }
+
+  private encodeWhole(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 

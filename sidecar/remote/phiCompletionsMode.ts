@@ -49,8 +49,10 @@ export async function generateByPhiCompletions(
   const callId = tokenizer.tokenToId(CALL);
   const tools = request.prompt === undefined ? request.tools ?? [] : [];
   const choice = tools.length === 0 || callId === undefined ? 'none' : request.toolChoice ?? 'auto';
-  const prompt = typeof request.prompt === 'string' ? tokenizer.encode(request.prompt)
-    : request.prompt ?? prompts.render(request.messages, tools, request.assistantPrefix).ids;
+  // Rendered in pieces that let the sidecar answer status and cancel meanwhile (a huge paste takes seconds).
+  const prompt = typeof request.prompt === 'string' ? await tokenizer.encodeAsync(request.prompt, options.signal)
+    : request.prompt ?? (await prompts.renderAsync(request.messages, tools, request.assistantPrefix, options.signal))?.ids;
+  if (!prompt) return { ...emptyResult(request), finishReason: 'cancelled', cancelCause: 'caller' };
   if (contextLength && prompt.length >= contextLength) {
     throw new EngineError('prompt-too-long', `The prompt is ${prompt.length} tokens, but ${server.base} serves a context of ${contextLength}. ` +
       'Remove attached context or older messages, or start a new chat.');

@@ -114,7 +114,7 @@ export class RemoteEngine implements InferenceEngine {
 
   async countTokens(params: CountTokensParams): Promise<CountTokensResult> {
     this.loaded();
-    if (this.prompts) return this.counter.count(this.options.tokenizerDir, params);
+    if (this.prompts) return this.counter.countAsync(this.options.tokenizerDir, params);
     const count = async (body: Record<string, unknown>): Promise<number> => {
       // vLLM's /tokenize is beside /v1, not under it.
       const res = await this.server.fetch(`${this.server.base.endsWith('/v1') ? '/../tokenize' : '/tokenize'}`, { method: 'POST', body: JSON.stringify({ model: this.modelId, ...body }) }).catch(() => undefined);
