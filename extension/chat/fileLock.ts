@@ -1,4 +1,4 @@
-// A lock file that processes on one machine (VS Code windows: one extension host each) take in turn, for writes that
+// A lock file (../lockFile.ts) that processes on one machine (VS Code windows: one extension host each) take in turn, for writes that
 // must not interleave. Taken by creating the file with 'wx' (only one creator wins); others wait and try again.
 // A lock whose process is gone (same host), or older than STALE_MS (a holder on another host that died), is taken
 // over: holds are short (an append, or rewriting one conversation), so a live holder never gets that old. A lock that
@@ -7,37 +7,14 @@
 // it: not worth a cleverer scheme.)
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
+import { readLock } from '../lockFile';
 
 export const STALE_MS = 30_000;
 const RETRY_MS = 15;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // there, but someone else's
-  }
-}
-
 /** Who has the lock `file` now: nobody (the file is gone), a live holder, or a dead or too old one. */
 async function lockState(file: string): Promise<'free' | 'held' | 'stale'> {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    [text, { mtimeMs }] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'free';
-    throw e;
-  }
-  if (Date.now() - mtimeMs > STALE_MS) return 'stale';
-  let holder: { pid?: unknown; host?: unknown } = {};
-  try {
-    holder = JSON.parse(text) as typeof holder;
-  } catch {
-    return 'held'; // just created, not yet filled: a live holder
-  }
-  return holder.host === os.hostname() && typeof holder.pid === 'number' && !processAlive(holder.pid) ? 'stale' : 'held';
+  return (await readLock(file, STALE_MS)).state;
 }
 
 /** Whether someone holds the lock `file` now (false when it is missing or stale). */

@@ -7,6 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readLock } from '../../lockFile';
 import { DownloadError } from './downloadError';
 
 const REFRESH_MS = 30_000;
@@ -27,34 +28,10 @@ export function lockFileFor(staging: string): string {
   return `${staging}.lock`;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // there, but someone else's
-  }
-}
-
 /** Who holds the lock, or undefined when it is stale (or already gone). */
 async function holder(file: string): Promise<Partial<LockInfo> | undefined> {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    [text, { mtimeMs }] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  if (Date.now() - mtimeMs > STALE_MS) return undefined;
-  let info: Partial<LockInfo> = {};
-  try {
-    info = JSON.parse(text) as Partial<LockInfo>;
-  } catch {
-    // Being written right now (created, not yet filled): a live holder.
-  }
-  if (info.host === os.hostname() && typeof info.pid === 'number' && !processAlive(info.pid)) return undefined;
-  return info;
+  const lock = await readLock<LockInfo>(file, STALE_MS);
+  return lock.state === 'held' ? lock.holder : undefined;
 }
 
 /** Takes the lock for downloading into `staging`, or throws a DownloadError('busy') that says who holds it. */
