@@ -9,21 +9,13 @@ import { ResponseError, ErrorCodes, type Connection } from 'vscode-languageserve
 import {
   ChatRequest, CheckModelFolderRequest, CountTokensRequest, InlineCompletionRequest, LoadModelRequest, RenderPromptRequest,
   ServeRequest,
+  REQUEST_LIMITS,
 } from './protocol';
 
 /** The most threads a load may ask for: this machine's. More only makes the threads wait on each other. */
 export const MAX_THREADS = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-/**
- * Bounds on what one request may carry (the sizes no client needs; past them, memory and time grow for nothing).
- * Text: the largest context is 131,072 tokens, and code and prose run about 4 characters a token (4.2 on this
- * repository's code), so the longest prompt that fits is about half a MiB. A message (or text to count, or an
- * inline completion's prefix) may have 1 MiB, room even for 8 characters a token; a request 8 MiB of text in all,
- * room for a conversation several contexts long that the client counts before it leaves out the oldest turns.
- * Tokenizing a MiB takes about 0.6 s for code or prose, 1.5–4 s without spaces, in pieces others run between.
- */
-export const LIMITS = {
-  messages: 10_000, messageChars: 1 << 20, requestChars: 8 << 20, tools: 256, maxNewTokens: 131_072, maxToolCalls: 50,
-} as const;
+/** The protocol's bounds on what one request may carry (protocol.ts says why). */
+export const LIMITS = REQUEST_LIMITS;
 
 const integer = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
 const text = (maxLength: number = LIMITS.messageChars) => ({ type: 'string', maxLength });

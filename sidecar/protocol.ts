@@ -128,8 +128,17 @@ export interface LoadModelParams {
 export interface ChatParams {
   /** Chosen by the client; deltas of this turn carry it. */
   turnId: string;
-  /** Which conversation the turn belongs to (for the client's bookkeeping and the logs). */
+  /**
+   * Which conversation the turn belongs to (for the client's bookkeeping and the logs). With it, a conversation too
+   * long for the context is cut a quarter below the budget, and its next turns leave out the same oldest turns
+   * (the same prompt start, so the cached prefix is reused); without it, each turn leaves out only what it must.
+   */
   conversationId?: string;
+  /**
+   * The conversation. The sidecar fits it into the model's context, with room for the answer (maxNewTokens, at most
+   * half the context): whole turns are left out from the oldest, system messages and the latest turn stay (see
+   * ChatResult.trimmed); when even those do not fit, the turn fails with 'prompt-too-long'.
+   */
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   sampling?: SamplingOptions;
@@ -185,7 +194,7 @@ export interface ToolStepNotice {
 
 /** The answer to phi/chat: the whole turn. */
 export interface ChatResult {
-  /** The answer's text for the reader (tool calls are in `messages`). */
+  /** The answer's text for the reader (tool calls are in `messages`); it starts with `trimmed.notice` when set. */
   text: string;
   /** Every generated token id of the turn, tool calls included. */
   tokenIds: number[];
@@ -206,6 +215,11 @@ export interface ChatResult {
   messages: ChatMessage[];
   /** The calls that ended the turn (toolExecution 'return'). */
   toolCalls?: ToolCallInfo[];
+  /**
+   * Set when the oldest messages were left out to fit the context: how many (whole turns), and the notice the answer
+   * starts with (the turn's first phi/chatDelta; it is not in `messages`, and left out of prompts when sent back).
+   */
+  trimmed?: { droppedMessages: number; droppedTurns: number; notice: string };
 }
 
 export interface RenderPromptParams {
@@ -338,6 +352,35 @@ export interface ServeResult {
  * other tools share the one model in memory (sidecar/serve/serveService.ts). It goes when the sidecar goes.
  */
 export const ServeRequest = new RequestType<ServeParams, ServeResult, PhiErrorData>('phi/serve');
+
+/** Tokens phi/chat keeps for the answer when it fits a conversation: maxNewTokens, at most half the context. */
+export function answerReserve(contextLength: number, maxNewTokens: number): number {
+  return Math.max(1, Math.min(maxNewTokens, Math.floor(contextLength / 2)));
+}
+
+/** How the line starts and ends that phi/chat puts before an answer when it left older messages out (ChatResult.trimmed). */
+export const TRIM_NOTICE = { start: '*Phi Local: ', end: ' tokens.*' } as const;
+
+/** An answer without phi/chat's trim notice at its start (it is the sidecar's, not the model's: keep it out of prompts). */
+export function withoutTrimNotice(text: string): string {
+  if (!text.startsWith(TRIM_NOTICE.start)) return text;
+  const end = text.indexOf(`${TRIM_NOTICE.end}\n`);
+  if (end < 0 || text.lastIndexOf('\n', end) >= 0) return text;
+  return text.slice(end + TRIM_NOTICE.end.length).replace(/^\n\n?/, '');
+}
+
+/**
+ * Bounds on what one request may carry (the sizes no client needs; past them, memory and time grow for nothing); the
+ * sidecar refuses more with InvalidParams naming the bound (paramsCheck.ts). Text: the largest context is 131,072
+ * tokens, and code and prose run about 4 characters a token (4.2 on this repository's code), so the longest prompt
+ * that fits is about half a MiB. A message (or text to count, or an inline completion's prefix) may have 1 MiB, room
+ * even for 8 characters a token; a request 8 MiB of text in all: a conversation several contexts long, which phi/chat
+ * fits to the context itself (the extension leaves out its oldest turns past this bound: they could never fit).
+ * Tokenizing a MiB takes about 0.6 s for code or prose, 1.5–4 s without spaces, in pieces others run between.
+ */
+export const REQUEST_LIMITS = {
+  messages: 10_000, messageChars: 1 << 20, requestChars: 8 << 20, tools: 256, maxNewTokens: 131_072, maxToolCalls: 50,
+} as const;
 
 /** JSON-RPC error codes the sidecar answers with; `data` carries the PhiErrorData. */
 export const PhiErrorCodes = {

@@ -2,11 +2,11 @@
 // the store and the webview), stopping them, retrying failed ones, and the banner that says what the model is
 // doing. The webview plumbing is in chatViewProvider.ts; the data in conversationStore.ts.
 import * as vscode from 'vscode';
-import type { ChatMessage, ChatResult, ModelInfo, ToolCallInfo, ToolDefinition, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
-import { answerReserve, trimNotice, trimTarget, trimToContext } from '../contextTrim';
-import { readToolSettings, readTurnSettings } from '../config';
+import type { ChatResult, ToolCallInfo, ToolResult, ToolStepNotice } from '../../sidecar/protocol';
+import { readToolSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient, type TurnTools } from '../sidecarClient';
+import { TurnRunner } from '../turn/turnRunner';
 import type { ToolRunner } from '../tools/toolRunner';
 import type { ConsentDecision, ConsentRequest } from '../tools/toolTypes';
 import type { CodeBlockActions } from './codeBlockActions';
@@ -48,12 +48,14 @@ export function toStats(r: ChatResult): TurnStats {
   };
 }
 
-/** What the user reads in place of a failed answer. */
-function turnErrorText(e: unknown): string {
+/** What the user reads in place of a failed answer; `toolsOffered`: the turn offered the workspace tools. */
+function turnErrorText(e: unknown, toolsOffered: boolean): string {
   if (e instanceof PhiError) {
     switch (e.code) {
       case 'no-model': return `${NO_MODEL_MESSAGE} Then Retry.`;
-      case 'prompt-too-long': return `${e.message} Start a new chat, or remove the attached context, to go on.`;
+      case 'prompt-too-long':
+        return `${e.message}${toolsOffered ? ' Tools take part of it: turning off "phiLocal.tools.enabled" frees it.' : ''}` +
+          ' Start a new chat, or remove the attached context, to go on.';
       case 'model-folder': case 'model-load': return `The model could not be loaded: ${describeError(e)}`;
       default: return describeError(e);
     }
@@ -79,8 +81,7 @@ export class ChatController implements vscode.Disposable {
   private conversationId: string | undefined;
   /** Turns being answered, by answer id. */
   private readonly running = new Map<string, RunningTurn>();
-  /** Per conversation, how many of its oldest turns the last prompt left out to fit the context. */
-  private readonly leftOutTurns = new Map<string, number>();
+  private readonly turns: TurnRunner;
   /** Consent cards shown, by consentKey(answer id, step id). */
   private readonly consents = new Map<string, PendingConsent>();
   private refusedSteps = 0;
@@ -103,6 +104,7 @@ export class ChatController implements vscode.Disposable {
     private readonly demo: boolean,
     private readonly tools?: ToolRunner,
   ) {
+    this.turns = new TurnRunner(sidecar, models);
     const saved = workspaceState.get<string | null>(CURRENT_KEY);
     this.conversationId = saved === null ? undefined : saved && store.get(saved) ? saved : store.mostRecent()?.id;
     const storeChanged = store.onDidChange(() => {
@@ -314,54 +316,32 @@ export class ChatController implements vscode.Disposable {
     const cts = new vscode.CancellationTokenSource();
     this.running.set(messageId, { conversationId, cts });
     this.setGenerating();
-    let end: TurnEnd;
+    let end: TurnEnd = { state: 'cancelled' };
+    let toolsOffered = false;
     try {
-      const info = await this.modelReady(cts.token);
       const conversation = this.store.get(conversationId);
-      if (!conversation) throw new PhiError('cancelled', 'The conversation was deleted.');
-      const settings = readTurnSettings();
-      const toolSettings = readToolSettings();
-      // 'none' sends no tools at all: their definitions would only take up the model's context.
-      const tools = this.tools && toolSettings.enabled && toolSettings.toolChoice !== 'none' ? this.tools.definitions() : [];
-      if (this.tools && toolSettings.enabled && tools.length === 0) this.log.debug(`Chat: no tools offered (${this.tools.unavailableReason() ?? 'no workspace folder'}).`);
-      const turnTools: TurnTools = {
-        runTool: (call, token) => this.runToolStep(conversationId, messageId, call, cts.token, token),
-        onRefused: (notice) => this.refusedStep(conversationId, messageId, notice),
-      };
-      const messages = await this.fitToContext(conversationId,
-        toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
-        tools, info.contextLength, settings.maxNewTokens, cts.token);
-      if (messages.notice) this.onAnswerText(conversationId, messageId, messages.notice);
-      const result = await this.sidecar.chat(
-        {
-          turnId: messageId, conversationId,
-          messages: messages.fitted,
-          maxNewTokens: settings.maxNewTokens, sampling: settings.sampling,
-          ...(tools.length ? { tools, toolChoice: toolSettings.toolChoice, toolExecution: 'client' as const, maxToolCalls: toolSettings.maxCallsPerTurn } : {}),
-        },
-        (text) => this.onAnswerText(conversationId, messageId, text),
-        cts.token,
-        turnTools,
-      );
-      const answer = this.store.get(conversationId)?.messages.find((m) => m.id === messageId);
-      // With tool steps the streamed text is kept: the steps sit at offsets into it.
-      const hasSteps = answer?.role === 'assistant' && (answer.steps?.length ?? 0) > 0;
-      end = {
-        state: result.finishReason === 'cancelled' ? 'cancelled' : 'done',
-        content: hasSteps ? undefined : (messages.notice ?? '') + result.text,
-        stats: toStats(result),
-        turn: Array.isArray(result.messages) ? result.messages : undefined,
-      };
-      if (this.recovered && !this.bannerDismissed && end.state === 'done') {
-        this.bannerDismissed = true;
-        this.postBanner();
+      // A conversation deleted meanwhile: nothing to answer (nor to save).
+      if (conversation) {
+        const toolSettings = readToolSettings();
+        // 'none' sends no tools at all: their definitions would only take up the model's context.
+        const tools = this.tools && toolSettings.enabled && toolSettings.toolChoice !== 'none' ? this.tools.definitions() : [];
+        if (this.tools && toolSettings.enabled && tools.length === 0) this.log.debug(`Chat: no tools offered (${this.tools.unavailableReason() ?? 'no workspace folder'}).`);
+        toolsOffered = tools.length > 0;
+        const turnTools: TurnTools = {
+          runTool: (call, token) => this.runToolStep(conversationId, messageId, call, cts.token, token),
+          onRefused: (notice) => this.refusedStep(conversationId, messageId, notice),
+        };
+        // The sidecar fits the history into the context; a notice it starts the answer with streams like the rest.
+        const outcome = await this.turns.run({
+          purpose: 'chat', turnId: messageId, conversationId,
+          messages: toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
+          tools, toolChoice: toolSettings.toolChoice, toolExecution: 'client', maxToolCalls: toolSettings.maxCallsPerTurn,
+        }, { onText: (text) => this.onAnswerText(conversationId, messageId, text), tools: turnTools }, cts.token);
+        if (outcome.result) end = this.turnEnd(conversationId, messageId, outcome.result, outcome.cancelled);
       }
     } catch (e) {
-      if (e instanceof PhiError && e.code === 'cancelled') end = { state: 'cancelled' };
-      else {
-        end = { state: 'error', error: turnErrorText(e) };
-        this.log.warn(`Chat turn failed: ${describeError(e)}`);
-      }
+      end = { state: 'error', error: turnErrorText(e, toolsOffered) };
+      this.log.warn(`Chat turn failed: ${describeError(e)}`);
     } finally {
       this.running.delete(messageId);
       // Cancel first: a consent card or a tool still waiting on this turn (the sidecar crashed) settles and writes nothing.
@@ -374,34 +354,27 @@ export class ChatController implements vscode.Disposable {
     if (this.conversationId === conversationId) this.post({ type: 'turnEnded', message: this.messageView(message) });
   }
 
+  /** How an answer that the sidecar returned ends (finished, or stopped with what it wrote). */
+  private turnEnd(conversationId: string, messageId: string, result: ChatResult, cancelled: boolean): TurnEnd {
+    const answer = this.store.get(conversationId)?.messages.find((m) => m.id === messageId);
+    // With tool steps the streamed text is kept: the steps sit at offsets into it.
+    const hasSteps = answer?.role === 'assistant' && (answer.steps?.length ?? 0) > 0;
+    if (this.recovered && !this.bannerDismissed && !cancelled) {
+      this.bannerDismissed = true;
+      this.postBanner();
+    }
+    return {
+      state: cancelled ? 'cancelled' : 'done',
+      content: hasSteps ? undefined : result.text,
+      stats: toStats(result),
+      turn: Array.isArray(result.messages) ? result.messages : undefined,
+    };
+  }
+
   private onAnswerText(conversationId: string, messageId: string, text: string): void {
     if (!this.store.get(conversationId)) return;
     this.store.appendText(conversationId, messageId, text);
     if (this.conversationId === conversationId) this.post({ type: 'delta', messageId, text });
-  }
-
-  /**
-   * The conversation as it fits the model's context, with room for the answer: the oldest turns left out, and the
-   * notice the answer starts with when they are. The turns left out stay left out in the next questions (the same
-   * prompt start, so the sidecar's cache is reused); a conversation too long even so is refused with what to do.
-   */
-  private async fitToContext(
-    conversationId: string, messages: ChatMessage[], tools: ToolDefinition[], contextLength: number, maxNewTokens: number,
-    token: vscode.CancellationToken,
-  ): Promise<{ fitted: ChatMessage[]; notice?: string }> {
-    const counts = await this.sidecar.countTokens({ messages, tools: tools.length ? tools : undefined }, token);
-    const budget = contextLength - answerReserve(contextLength, maxNewTokens);
-    const trim = trimToContext(messages, counts.perMessage ?? [], counts.tokens, budget,
-      { leftOutBefore: this.leftOutTurns.get(conversationId), target: trimTarget(budget) });
-    if (!trim.fits) {
-      throw new PhiError('prompt-too-long', `The question and its attached context are ${trim.tokens} tokens, but the model's ` +
-        `context of ${contextLength} keeps ${contextLength - budget} of them for the answer.` +
-        (tools.length ? ' Tools take part of it: turning off "phiLocal.tools.enabled" frees it.' : ''));
-    }
-    this.leftOutTurns.set(conversationId, trim.droppedTurns);
-    if (trim.dropped === 0) return { fitted: trim.messages };
-    this.log.info(`Chat: left out the ${trim.dropped} oldest messages to fit the context (${counts.tokens} → ${trim.tokens} tokens, budget ${budget}).`);
-    return { fitted: trim.messages, notice: trimNotice(trim.dropped, contextLength) };
   }
 
   // ---- tool calls ----
@@ -477,21 +450,6 @@ export class ChatController implements vscode.Disposable {
       state: 'error',
       result: notice.error,
       offset: this.answerLength(conversationId, messageId),
-    });
-  }
-
-  /** Waits for the model (loading it the first time); Stop while waiting ends the turn as cancelled. */
-  private modelReady(token: vscode.CancellationToken): Promise<ModelInfo> {
-    if (token.isCancellationRequested) return Promise.reject(new PhiError('cancelled', 'Cancelled.'));
-    return new Promise((resolve, reject) => {
-      const sub = token.onCancellationRequested(() => {
-        sub.dispose();
-        reject(new PhiError('cancelled', 'Cancelled.'));
-      });
-      this.models.ensureLoaded().then(
-        (info) => { sub.dispose(); resolve(info); },
-        (e: unknown) => { sub.dispose(); reject(e); },
-      );
     });
   }
 

@@ -1,7 +1,6 @@
 // What a chat conversation is, as stored and as sent to the model. Plain data and pure functions: no vscode, no
 // I/O, so the store, the webview protocol and the unit tests share one definition.
-import type { ChatMessage, ChatResult } from '../../sidecar/protocol';
-import { withoutTrimNotice } from '../contextTrim';
+import { withoutTrimNotice, type ChatMessage, type ChatResult } from '../../sidecar/protocol';
 import { formatUserMessage, type ContextChip } from './contextChips';
 
 export type { ContextChip } from './contextChips';

@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Conversation } from '../chat/conversation';
-import { readTurnSettings } from '../config';
 import { describeError, type ModelManager } from '../model/modelManager';
-import { PhiError, type SidecarClient } from '../sidecarClient';
+import type { SidecarClient } from '../sidecarClient';
 import { targetRange, wholeLines } from '../refactor/targetRange';
+import { TurnRunner } from '../turn/turnRunner';
 import { explainMessages, explanationFor, toConversation, type Explanation } from './explainConversation';
 
 export const EXPLAIN_CONTROLLER_ID = 'phiLocal.explain';
@@ -36,13 +36,15 @@ interface ThreadState {
 export class ExplainController implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController(EXPLAIN_CONTROLLER_ID, 'Phi');
   private readonly threads = new Map<vscode.CommentThread, ThreadState>();
+  private readonly turns: TurnRunner;
 
   constructor(
-    private readonly sidecar: SidecarClient,
-    private readonly models: ModelManager,
+    sidecar: SidecarClient,
+    models: ModelManager,
     private readonly log: vscode.LogOutputChannel,
     private readonly openInChat: (conversation: Conversation) => Promise<void>,
   ) {
+    this.turns = new TurnRunner(sidecar, models);
     // Threads are created by the Explain command only, never from the gutter's "+".
     this.controller.options = { prompt: 'Ask a follow-up question…', placeHolder: 'Ask Phi about this code' };
   }
@@ -103,39 +105,21 @@ export class ExplainController implements vscode.Disposable {
     state.cts = cts;
     thread.contextValue = 'streaming';
     thread.state = vscode.CommentThreadState.Unresolved;
-    let shown = 0;
     const render = (text: string) => {
       comment.body = ExplainComment.markdown(text);
       thread.comments = [...thread.comments];
     };
     try {
-      await this.models.ensureLoaded();
-      if (cts.token.isCancellationRequested) throw new PhiError('cancelled', 'Stopped.');
-      const settings = readTurnSettings();
-      const result = await this.sidecar.chat(
-        { turnId: `explain-${randomUUID()}`, messages: explainMessages(state.explanation), maxNewTokens: settings.maxNewTokens, sampling: settings.sampling },
-        (text) => {
-          turn.answer += text;
-          // Re-rendering the thread is not free: at most about ten times a second.
-          const now = Date.now();
-          if (now - shown > 100) {
-            shown = now;
-            render(turn.answer);
-          }
-        },
-        cts.token,
-      );
-      turn.answer = result.text;
-      turn.stopped = result.finishReason === 'cancelled';
+      const outcome = await this.turns.run({ purpose: 'explain', messages: explainMessages(state.explanation) }, {
+        // Re-rendering the thread is not free: at most about ten times a second.
+        onProgress: { everyMs: 100, report: (soFar) => { turn.answer = soFar; render(soFar); } },
+      }, cts.token);
+      if (outcome.result) turn.answer = outcome.result.text;
+      turn.stopped = outcome.cancelled;
       render(turn.answer + (turn.stopped ? '\n\n_(stopped)_' : ''));
     } catch (e) {
-      if (e instanceof PhiError && e.code === 'cancelled') {
-        turn.stopped = true;
-        render(`${turn.answer}\n\n_(stopped)_`);
-      } else {
-        this.log.warn(`Explain failed: ${describeError(e)}`);
-        render(`${turn.answer}\n\n**Phi could not answer:** ${describeError(e)}`);
-      }
+      this.log.warn(`Explain failed: ${describeError(e)}`);
+      render(`${turn.answer}\n\n**Phi could not answer:** ${describeError(e)}`);
     } finally {
       state.cts = undefined;
       cts.dispose();

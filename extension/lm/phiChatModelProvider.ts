@@ -4,21 +4,21 @@
 // - Listed once a model folder is configured; its token limits are the loaded model's context (before the first
 //   load, the folder's genai_config.json and phiLocal.contextLength, which is what the load gives). VS Code hears
 //   of every change (load, other folder, other context length).
-// - A request loads the model if needed, maps the messages to the Phi-4 template's roles (requestMessages.ts), fits
-//   them into the context from the oldest turn with a notice (contextTrim.ts), and streams the sidecar's text.
+// - A request is a turn of the turn runner (turn/turnRunner.ts: loads the model if needed, streams the sidecar's
+//   text) on the messages mapped to the Phi-4 template's roles (requestMessages.ts); the sidecar fits them into the
+//   context from the oldest turn, with a notice that starts the answer.
 // - Tools: the request's tools go to the sidecar, which renders them in Phi-4's format and constrains the model's
 //   call to them; with toolExecution 'return' the turn ends at the call, which is reported as tool-call parts for
 //   the caller (VS Code's Agent mode) to run. Its results come back in the next request as tool messages.
 // - Cancelling the request's token cancels phi/chat: the decode loop stops within one step.
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ChatParams, ModelInfo, ToolDefinition } from '../../sidecar/protocol';
+import { answerReserve, type ToolDefinition } from '../../sidecar/protocol';
 import { readLoadSettings, readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
-import { answerReserve, trimNotice, trimToContext } from '../contextTrim';
+import { TurnRunner } from '../turn/turnRunner';
 import {
   chatProviderApi, type LanguageModelChatInformation, type LanguageModelChatProvider, type LanguageModelChatRequestMessage,
   type LanguageModelResponsePart, type PrepareLanguageModelChatModelOptions, type ProvideLanguageModelChatResponseOptions,
@@ -65,12 +65,14 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
   readonly onDidChangeLanguageModelChatInformation = this.changeEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [this.changeEmitter];
   private lastKey = '';
+  private readonly turns: TurnRunner;
 
   constructor(
     private readonly sidecar: SidecarClient,
     private readonly models: ModelManager,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.turns = new TurnRunner(sidecar, models);
     this.lastKey = this.key();
     const changed = () => {
       const key = this.key();
@@ -134,31 +136,22 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
     progress: vscode.Progress<LanguageModelResponsePart>,
     token: vscode.CancellationToken,
   ): Promise<void> {
+    const tools: ToolDefinition[] = (options.tools ?? []).map((t) => ({
+      name: t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown> | undefined,
+    }));
     try {
-      const info = await this.models.ensureLoaded({ notifyFailure: false });
-      if (token.isCancellationRequested) return;
-      const tools: ToolDefinition[] = (options.tools ?? []).map((t) => ({
-        name: t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown> | undefined,
-      }));
-      const all = toChatMessages(requestMessages);
-      if (!all.some((m) => m.role !== 'system')) throw new PhiError('bad-request', 'The request has no message for Phi-4-mini to answer.');
+      const messages = toChatMessages(requestMessages);
+      if (!messages.some((m) => m.role !== 'system')) throw new PhiError('bad-request', 'The request has no message for Phi-4-mini to answer.');
       const toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
-      this.log.info(`Language model request: ${all.length} messages, ${tools.length} tools` +
+      this.log.info(`Language model request: ${messages.length} messages, ${tools.length} tools` +
         `${tools.length ? ` (${tools.map((t) => t.name).join(', ')}; tool choice ${toolChoice})` : ''}.`);
-      const maxNewTokens = outputTokens(info.contextLength);
-      const messages = await this.fit(all, tools, info, maxNewTokens, progress, token);
-      const params: ChatParams = {
-        turnId: randomUUID(),
-        messages,
-        maxNewTokens,
-        sampling: readTurnSettings().sampling,
-      };
-      if (tools.length > 0) {
-        params.tools = tools;
-        params.toolExecution = 'return';
-        params.toolChoice = toolChoice;
-      }
-      const result = await this.sidecar.chat(params, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
+      const outcome = await this.turns.run({
+        purpose: 'lm', messages, tools, toolChoice, toolExecution: 'return',
+        // The answer's share VS Code was told (maxOutputTokens), so the input may have the rest.
+        answerTokens: (model, setting) => answerReserve(model.contextLength, setting),
+      }, { onText: (text) => progress.report(new vscode.LanguageModelTextPart(text)) }, token);
+      const result = outcome.result;
+      if (!result) return;
       for (const call of result.toolCalls ?? []) {
         progress.report(new vscode.LanguageModelToolCallPart(call.id, call.name, call.arguments));
       }
@@ -166,35 +159,19 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
         `${result.tokenIds.length} generated, ${result.finishReason}` +
         `${result.toolCalls?.length ? `; calls ${result.toolCalls.map((c) => c.name).join(', ')}` : ''}.`);
     } catch (e) {
-      if (e instanceof PhiError && e.code === 'cancelled') return;
-      throw this.toApiError(e);
+      throw this.toApiError(e instanceof PhiError && e.code === 'prompt-too-long' ? this.refused(e, tools.length) : e);
     }
   }
 
-  /** The messages that fit the context (with the answer's share kept free); says so when older ones were left out. */
-  private async fit(
-    messages: ReturnType<typeof toChatMessages>, tools: ToolDefinition[], info: ModelInfo, maxNewTokens: number,
-    progress: vscode.Progress<LanguageModelResponsePart>, token: vscode.CancellationToken,
-  ) {
-    const counts = await this.sidecar.countTokens({ messages, tools: tools.length ? tools : undefined }, token);
-    const budget = info.contextLength - maxNewTokens;
-    const fitted = trimToContext(messages, counts.perMessage ?? [], counts.tokens, budget);
-    if (!fitted.fits) {
-      // Say how much of it is the tools' definitions: VS Code's Agent mode offers dozens.
-      const toolTokens = tools.length ? counts.tokens - (await this.sidecar.countTokens({ messages }, token)).tokens : 0;
-      const message = `The request is ${fitted.tokens} tokens` +
-        (tools.length ? ` (${toolTokens} of them the definitions of the ${tools.length} tools offered)` : '') +
-        `, but Phi-4-mini's context holds ${info.contextLength}, with ${maxNewTokens} of them kept for the answer. ` +
-        (tools.length ? 'Use Ask mode, or fewer tools ("Configure Tools..."); or attach less context' : 'Attach less context or start a new chat') +
-        (info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.');
-      this.log.warn(`Language model request refused: ${message}`);
-      throw new PhiError('prompt-too-long', message);
-    }
-    if (fitted.dropped > 0) {
-      this.log.info(`Language model request: left out the ${fitted.dropped} oldest messages (${counts.tokens} → ${fitted.tokens} tokens, budget ${budget}).`);
-      progress.report(new vscode.LanguageModelTextPart(trimNotice(fitted.dropped, info.contextLength)));
-    }
-    return fitted.messages;
+  /** The sidecar's "does not fit", with what to do about it in VS Code's Chat; logged. */
+  private refused(e: PhiError, tools: number): PhiError {
+    const phase = this.models.phase;
+    const info = phase.kind === 'ready' ? phase.info : undefined;
+    const message = `${e.message} ` +
+      (tools ? 'Use Ask mode, or fewer tools ("Configure Tools..."); or attach less context' : 'Attach less context or start a new chat') +
+      (info && info.contextLength < info.modelContextLength ? `, or raise "phiLocal.contextLength" (the model takes up to ${info.modelContextLength}).` : '.');
+    this.log.warn(`Language model request refused: ${message}`);
+    return new PhiError('prompt-too-long', message);
   }
 
   async provideTokenCount(_model: PhiModelInformation, text: string | LanguageModelChatRequestMessage, token: vscode.CancellationToken): Promise<number> {

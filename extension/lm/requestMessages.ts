@@ -6,8 +6,7 @@
 //   stays free of `vscode` so the unit tests run it in plain Node.
 // - Data parts: text-like ones (text/*, JSON) are read as text; others (cache markers, images: we declare no
 //   image input) carry nothing the model can use and are left out.
-import type { ChatMessage } from '../../sidecar/protocol';
-import { withoutTrimNotice } from '../contextTrim';
+import { withoutTrimNotice, type ChatMessage } from '../../sidecar/protocol';
 
 export interface RequestMessageLike {
   readonly role: number;

@@ -2,11 +2,10 @@
 // interactive request: it goes before completions), with a progress notification whose Cancel is Stop; the code
 // is taken out of the answer (editExtraction.ts) and shown as a diff with Accept / Discard (diffPreview.ts).
 // Generate Tests opens its answer as a new untitled file instead: it changes nothing that exists.
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { readTurnSettings } from '../config';
 import { describeError, type ModelManager } from '../model/modelManager';
-import { PhiError, type SidecarClient } from '../sidecarClient';
+import type { SidecarClient } from '../sidecarClient';
+import { TurnRunner, type TurnOutcome } from '../turn/turnRunner';
 import type { DiffPreview } from './diffPreview';
 import { extractEdit } from './editExtraction';
 import { refactorAction, refactorMessages, type RefactorId } from './refactorActions';
@@ -15,12 +14,16 @@ import { targetRange } from './targetRange';
 const CONTEXT_LINES = 20;
 
 export class RefactorRunner {
+  private readonly turns: TurnRunner;
+
   constructor(
-    private readonly sidecar: SidecarClient,
-    private readonly models: ModelManager,
+    sidecar: SidecarClient,
+    models: ModelManager,
     private readonly preview: DiffPreview,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    this.turns = new TurnRunner(sidecar, models);
+  }
 
   /** `uri` and `range` come from a code action; from the palette, the active editor's selection is used. */
   async run(id: RefactorId, uri?: vscode.Uri, range?: vscode.Range): Promise<void> {
@@ -56,39 +59,28 @@ export class RefactorRunner {
     const title = action.id === 'custom' ? `Edit (${instruction!.trim().slice(0, 40)})` : action.title;
     const version = doc.version;
 
-    let answer = '';
-    let finish: string | undefined;
+    let outcome: TurnOutcome;
     try {
-      await vscode.window.withProgress(
+      outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Phi: ${title}`, cancellable: true },
-        async (progress, token) => {
+        (progress, token) => {
           progress.report({ message: 'loading the model…' });
-          await this.models.ensureLoaded();
-          if (token.isCancellationRequested) throw new PhiError('cancelled', 'Stopped.');
-          progress.report({ message: 'thinking…' });
-          const settings = readTurnSettings();
-          let lastReport = 0;
-          const result = await this.sidecar.chat({ turnId: `refactor-${randomUUID()}`, messages, maxNewTokens: settings.maxNewTokens, sampling: settings.sampling }, (text) => {
-            answer += text;
-            const now = Date.now();
-            if (now - lastReport > 250) {
-              lastReport = now;
-              progress.report({ message: `writing… ${answer.split('\n').length} lines (Cancel stops it)` });
-            }
+          return this.turns.run({ purpose: 'refactor', messages }, {
+            onModelReady: () => progress.report({ message: 'thinking…' }),
+            onProgress: { everyMs: 250, report: (soFar) => progress.report({ message: `writing… ${soFar.split('\n').length} lines (Cancel stops it)` }) },
           }, token);
-          finish = result.finishReason;
-          answer = result.text;
         },
       );
     } catch (e) {
-      if (e instanceof PhiError && e.code === 'cancelled') return;
       void vscode.window.showErrorMessage(`Phi: ${title} failed: ${describeError(e)}`, 'Show Logs').then((c) => { if (c) this.log.show(true); });
       return;
     }
-    if (finish === 'cancelled') {
-      vscode.window.setStatusBarMessage(`$(debug-stop) Phi: ${title} stopped; nothing changed.`, 4000);
+    if (outcome.cancelled) {
+      // Stopped while the model wrote: say so (stopped while it loaded, nothing was asked yet).
+      if (outcome.result) vscode.window.setStatusBarMessage(`$(debug-stop) Phi: ${title} stopped; nothing changed.`, 4000);
       return;
     }
+    const { text: answer, finishReason: finish } = outcome.result;
     const edit = extractEdit(answer, { original: code, languageId: doc.languageId });
     if (!edit) {
       this.log.info(`${title}: the answer held no code:\n${answer}`);

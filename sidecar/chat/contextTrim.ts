@@ -1,8 +1,11 @@
-// Fitting a conversation into the model's context: whole turns are left out from the oldest (a turn is a user
-// message and the answers, tool calls and tool results after it), system messages and the latest turn always stay.
-// The answer then starts with a notice that says so, never a silent cut. Used by the chat panel and by the language
-// model provider (VS Code's Chat). Pure: unit-tested without VS Code.
-import type { ChatMessage } from '../sidecar/protocol';
+// Which messages of a conversation go into the model's context (the policy; contextFit.ts counts and applies it):
+// whole turns are left out from the oldest (a turn is a user message and the answers, tool calls and tool results
+// after it), system messages and the latest turn always stay. The answer then starts with a notice that says so,
+// never a silent cut. Pure: unit-tested without an engine. (Moved here from the extension, which fitted before each
+// turn with a round trip to phi/countTokens. The answer's share and removing the notice are the protocol's: protocol.ts.)
+import { answerReserve, TRIM_NOTICE, withoutTrimNotice, type ChatMessage } from '../protocol';
+
+export { answerReserve, withoutTrimNotice };
 
 export type TrimResult =
   | { fits: true; messages: ChatMessage[]; dropped: number; droppedTurns: number; tokens: number }
@@ -11,17 +14,12 @@ export type TrimResult =
 
 export interface TrimOptions {
   /**
-   * Turns left out last time: left out again first, so that the prompt starts the same and the sidecar reuses its
+   * Turns left out last time: left out again first, so that the prompt starts the same and the engine reuses its
    * cached prefix (dropping one turn more each time would re-read the whole conversation at every question).
    */
   leftOutBefore?: number;
   /** Once turns must go, go down to this many tokens (at most `budget`), so the next questions fit without a new cut. */
   target?: number;
-}
-
-/** Tokens kept for the answer: the maxNewTokens setting, at most half the context. */
-export function answerReserve(contextLength: number, maxNewTokens: number): number {
-  return Math.max(1, Math.min(maxNewTokens, Math.floor(contextLength / 2)));
 }
 
 /** Where a trim goes down to: a quarter of the budget below it, room for a few more questions on the same prefix. */
@@ -30,7 +28,7 @@ export function trimTarget(budget: number): number {
 }
 
 /**
- * @param perMessage each message's tokens (phi/countTokens)
+ * @param perMessage each message's tokens (phi/countTokens' perMessage)
  * @param total the whole prompt's tokens, tools and the template's markup included
  * @param budget the most tokens the prompt may have
  */
@@ -68,19 +66,8 @@ export function trimToContext(
   return { fits: true, messages: messages.filter((_, i) => keep.has(i)), dropped, droppedTurns: turns, tokens };
 }
 
-const NOTICE_START = '*Phi Local: ';
-const NOTICE_END = ' tokens.*';
-
 /** The line an answer starts with when older messages were left out. */
 export function trimNotice(dropped: number, contextLength: number): string {
   const what = dropped === 1 ? 'the oldest message of this conversation was' : `the ${dropped} oldest messages of this conversation were`;
-  return `${NOTICE_START}${what} left out to fit the model's context of ${contextLength}${NOTICE_END}\n\n`;
-}
-
-/** An answer without the trim notice at its start (it is ours, not the model's, and stays out of later prompts). */
-export function withoutTrimNotice(text: string): string {
-  if (!text.startsWith(NOTICE_START)) return text;
-  const end = text.indexOf(`${NOTICE_END}\n`);
-  if (end < 0 || text.lastIndexOf('\n', end) >= 0) return text;
-  return text.slice(end + NOTICE_END.length).replace(/^\n\n?/, '');
+  return `${TRIM_NOTICE.start}${what} left out to fit the model's context of ${contextLength}${TRIM_NOTICE.end}\n\n`;
 }
