@@ -17,7 +17,7 @@ import { ModelManager } from './model/modelManager';
 import { runDoctor } from './doctor/doctor';
 import { ModelDownloader, modelsRoot, type DownloadCommandArgs } from './model/downloadCommand';
 import { manageModels } from './model/manageModels';
-import { isDemo } from './model/modelPath';
+import { isDemo } from './modelPath';
 import { ENGINE_SETTINGS, setDownloadedModelsRoot } from './config';
 import { EngineLaunch } from './engineLaunch';
 import { registerEditorFeatures } from './inline/editorFeatures';

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { getModels } from './doctor/endpointCheck';
 import { REMOTE_KEY_SECRET } from './engineLaunch';
-import { readEngineSettings, SECTION } from './config';
+import { readEngineSettings, saveRemoteModel } from './config';
 import { createDispatcher, networkError } from './model/download/httpClient';
 import { readNetworkSettings } from './model/downloadCommand';
 
@@ -39,7 +39,7 @@ export async function pickRemoteModel(context: vscode.ExtensionContext, log: vsc
     label: m.id, description: [m.id === remoteModel ? 'in use' : '', m.max_model_len ? `context ${m.max_model_len}` : ''].filter(Boolean).join(' · '),
   })), { title: `Models on ${remoteUrl}`, placeHolder: 'The model Phi Local uses on this server' });
   if (!pick) return undefined;
-  await vscode.workspace.getConfiguration(SECTION).update('remote.model', pick.label, vscode.ConfigurationTarget.Global);
+  await saveRemoteModel(pick.label);
   log.info(`Remote model: ${pick.label} on ${remoteUrl}.`);
   return pick.label;
 }

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { ModelManager } from './model/modelManager';
 import type { SidecarClient } from './sidecarClient';
+import { readServePort } from './config';
 
 export class ServeEndpoint implements vscode.Disposable {
   private url: string | undefined;
@@ -27,7 +28,7 @@ export class ServeEndpoint implements vscode.Disposable {
   }
 
   async start(): Promise<string | undefined> {
-    const port = vscode.workspace.getConfiguration('phiLocal').get<number>('serve.port', 8000);
+    const port = readServePort();
     try {
       await this.models.ensureLoaded({ notifyFailure: true });
       const result = await vscode.window.withProgress(

@@ -9,7 +9,7 @@ import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from './engine/engine';
 import { EngineError } from './engineError';
-import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from './engine/executionProvider';
+import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from './protocol';
 import type { GenerateRequest, GenerateResult } from './engine/generate';
 import { readModelFolder } from './engine/modelFolder';
 import { PromptBuilder } from './prompt/promptBuilder';
@@ -24,7 +24,7 @@ const USAGE = `Usage:
                                                   /v1/chat/completions with tools and streaming)
 
 Options for chat:
-  --ep auto|cpu|webgpu|cuda|dml   execution provider (default auto: the best one that loads)
+  --ep ${EXECUTION_PROVIDER_CHOICES.join('|').padEnd(27)}execution provider (default auto: the best one that loads)
   --threads N                     threads per operator (default: ONNX Runtime's choice)
   --context N                     context length to allow (default: the model's)
   --max-tokens N                  tokens to generate at most (default 512)

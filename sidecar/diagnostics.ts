@@ -14,13 +14,10 @@ import { EngineError } from './engineError';
 import { createSession, ProvidersFailedError } from './engine/executionProvider';
 import { readModelFolder } from './engine/modelFolder';
 import {
-  CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbe, type ProviderProbeResult,
+  CheckModelFolderRequest, EXECUTION_PROVIDER_NAMES, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbe, type ProviderProbeResult,
 } from './protocol';
 
 const { onnx } = onnxProto;
-
-/** Every provider Phi Local knows, best first (the CPU last: it always loads). */
-export const PROBED_PROVIDERS = ['cuda', 'dml', 'webgpu', 'cpu'] as const;
 
 /** y = x + x on a float32 [1, 4]: small enough to load anywhere in milliseconds. */
 export function probeGraph(): Uint8Array {
@@ -41,7 +38,7 @@ function firstLine(e: unknown): string {
 }
 
 /** Tries each provider: creates a session with it alone and runs the graph once. */
-export async function probeProviders(providers: readonly string[] = PROBED_PROVIDERS): Promise<ProviderProbeResult> {
+export async function probeProviders(providers: readonly string[] = EXECUTION_PROVIDER_NAMES): Promise<ProviderProbeResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phi-probe-'));
   const file = path.join(dir, 'probe.onnx');
   fs.writeFileSync(file, probeGraph());

@@ -9,7 +9,7 @@ import { ResponseError, ErrorCodes, type Connection } from 'vscode-languageserve
 import {
   ChatRequest, CheckModelFolderRequest, CountTokensRequest, InlineCompletionRequest, LoadModelRequest, RenderPromptRequest,
   ServeRequest,
-  REQUEST_LIMITS,
+  EXECUTION_PROVIDER_CHOICES, REQUEST_LIMITS,
 } from './protocol';
 
 /** The most threads a load may ask for: this machine's. More only makes the threads wait on each other. */
@@ -41,7 +41,7 @@ export const PARAM_SCHEMAS: Record<string, object> = {
   [LoadModelRequest.method]: {
     type: 'object', required: ['dir'],
     properties: {
-      dir: text(4096), executionProvider: { enum: ['auto', 'cpu', 'webgpu', 'cuda', 'dml'] }, threads: integer(0, MAX_THREADS),
+      dir: text(4096), executionProvider: { enum: [...EXECUTION_PROVIDER_CHOICES] }, threads: integer(0, MAX_THREADS),
       contextLength: integer(0, 1 << 20), workDoneToken: { type: ['string', 'integer'] },
     },
   },

@@ -63,6 +63,26 @@ export interface Timings {
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml';
 
+/**
+ * Every execution provider Phi Local knows, best first (the CPU last: it always loads): the one list of them. The
+ * engine tries them in this order, Doctor probes them, the download picks the GPU variant when a `gpu` one loads,
+ * and a unit test holds package.json's phiLocal.executionProvider enum to it. Keyed by the choice type, so the
+ * compiler checks that the two name the same providers.
+ */
+export const EXECUTION_PROVIDERS: Readonly<Record<Exclude<ExecutionProviderChoice, 'auto'>, { gpu: boolean; platforms?: readonly NodeJS.Platform[] }>> = {
+  cuda: { gpu: true, platforms: ['win32', 'linux'] },
+  dml: { gpu: true, platforms: ['win32'] },
+  webgpu: { gpu: true, platforms: ['win32', 'linux', 'darwin'] },
+  // No `platforms`: everywhere.
+  cpu: { gpu: false },
+};
+
+export type ExecutionProviderName = keyof typeof EXECUTION_PROVIDERS;
+export const EXECUTION_PROVIDER_NAMES = Object.keys(EXECUTION_PROVIDERS) as ExecutionProviderName[];
+/** What phiLocal.executionProvider and the CLI's --ep accept. */
+export const EXECUTION_PROVIDER_CHOICES: readonly ExecutionProviderChoice[] = ['auto', ...EXECUTION_PROVIDER_NAMES];
+export const isGpuProvider = (name: string): boolean => EXECUTION_PROVIDERS[name as ExecutionProviderName]?.gpu === true;
+
 export interface ModelInfo {
   dir: string;
   /** The implementation running the forward pass (for the local engine: 'native' or 'onnxruntime-node'). */

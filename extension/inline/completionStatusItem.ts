@@ -1,7 +1,8 @@
 // A small status bar item for inline completions: on or off for the current language (click to toggle), and a
 // spinner while the model works on one, so "nothing happens" is never a mystery.
 import * as vscode from 'vscode';
-import { completionSettings, completionsEnabled, type PhiInlineCompletionProvider } from './inlineCompletionProvider';
+import { completionsEnabled, type PhiInlineCompletionProvider } from './inlineCompletionProvider';
+import { readCompletionSettings, saveCompletionsEnable } from '../config';
 
 export class CompletionStatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('phiLocal.completions', vscode.StatusBarAlignment.Right, 99);
@@ -37,8 +38,7 @@ export class CompletionStatusItem implements vscode.Disposable {
 /** Phi: Toggle Inline Completions: for all languages, or only the current one. */
 export async function toggleCompletions(): Promise<void> {
   const languageId = vscode.window.activeTextEditor?.document.languageId;
-  const config = vscode.workspace.getConfiguration('phiLocal.completions');
-  const current = { ...((completionSettings().enable as Record<string, boolean> | undefined) ?? {}) };
+  const current = { ...((readCompletionSettings().enable as Record<string, boolean> | undefined) ?? {}) };
   const allOn = typeof current['*'] === 'boolean' ? current['*'] : true;
   const items: (vscode.QuickPickItem & { apply: Record<string, boolean> })[] = [
     { label: allOn ? '$(circle-slash) Turn off inline completions' : '$(sparkle) Turn on inline completions', description: 'all languages', apply: { ...current, '*': !allOn } },
@@ -48,5 +48,5 @@ export async function toggleCompletions(): Promise<void> {
     items.push({ label: langOn ? `$(circle-slash) Turn off for ${languageId}` : `$(sparkle) Turn on for ${languageId}`, apply: { ...current, [languageId]: !langOn } });
   }
   const pick = await vscode.window.showQuickPick(items, { title: 'Phi inline completions' });
-  if (pick) await config.update('enable', pick.apply, vscode.ConfigurationTarget.Global);
+  if (pick) await saveCompletionsEnable(pick.apply);
 }

@@ -2,6 +2,7 @@
 // `phiLocal.explain.codeLens` is off. Nothing runs until it is clicked.
 import * as vscode from 'vscode';
 import { codeSymbols } from '../refactor/targetRange';
+import { readExplainCodeLens } from '../config';
 
 export class ExplainCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -11,7 +12,7 @@ export class ExplainCodeLens implements vscode.CodeLensProvider, vscode.Disposab
   });
 
   async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
-    if (!vscode.workspace.getConfiguration('phiLocal.explain').get<boolean>('codeLens', true)) return [];
+    if (!readExplainCodeLens()) return [];
     return (await codeSymbols(document)).map((s) => new vscode.CodeLens(new vscode.Range(s.range.start, s.range.start), {
       title: '$(sparkle) Explain',
       tooltip: `Phi explains ${s.name}`,

@@ -8,22 +8,12 @@ import type { ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
 import { CompletionRequester } from './completionRequester';
 import { autoTriggerAllowed, completionsEnabledFor, prefixStartLine } from './triggerPolicy';
+import { readCompletionSettings } from '../config';
 
 const SUFFIX_LINES = 60;
 
-export function completionSettings() {
-  const c = vscode.workspace.getConfiguration('phiLocal.completions');
-  const debounceMs = c.get<number>('debounceMs', 300);
-  const timeoutMs = c.get<number>('timeoutMs', 4000);
-  return {
-    enable: c.get<unknown>('enable'),
-    debounceMs: Number.isFinite(debounceMs) && debounceMs >= 0 ? debounceMs : 300,
-    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 4000,
-  };
-}
-
 export function completionsEnabled(languageId: string): boolean {
-  return completionsEnabledFor(languageId, completionSettings().enable);
+  return completionsEnabledFor(languageId, readCompletionSettings().enable);
 }
 
 export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
@@ -47,7 +37,7 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
       } finally {
         this.setBusy(-1);
       }
-    }, () => completionSettings().debounceMs);
+    }, () => readCompletionSettings().debounceMs);
   }
 
   private setBusy(delta: number): void {
@@ -79,7 +69,7 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
     const prefix = document.getText(new vscode.Range(start, position));
     const suffix = document.getText(new vscode.Range(position, document.lineAt(endLine).range.end));
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
-    const settings = completionSettings();
+    const settings = readCompletionSettings();
     const started = performance.now();
     try {
       const answer = await this.requester.request({

@@ -4,15 +4,15 @@
 // vscode in it; this file reads the settings and talks to the user.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SECTION, readLoadSettings } from '../config';
+import { readDownloadEndpoint, readLoadSettings } from '../config';
 import type { SidecarClient } from '../sidecarClient';
 import { cancelled, DownloadError } from './download/downloadError';
 import { createDispatcher, describeProxy, HttpClient, readExtraCaCerts, type NetworkSettings } from './download/httpClient';
 import { downloadModel, type DownloadProgress } from './download/modelDownload';
 import { formatBytes, formatDuration } from './download/transferRate';
-import { chooseVariant, DEFAULT_ENDPOINT, MODEL_REPO, TOKENIZER_FILES, VARIANTS, variantById, type ModelVariant } from './download/variants';
+import { chooseVariant, MODEL_REPO, TOKENIZER_FILES, VARIANTS, variantById, type ModelVariant } from './download/variants';
 import type { ModelManager } from './modelManager';
-import { TOKENIZER_FOLDER } from './modelPath';
+import { TOKENIZER_FOLDER } from '../modelPath';
 
 export interface DownloadCommandArgs {
   /** Skip the quick pick: the recommended variant into global storage (the walkthrough's one click). */
@@ -28,7 +28,7 @@ export function readNetworkSettings(log?: vscode.LogOutputChannel): NetworkSetti
   const httpConfig = vscode.workspace.getConfiguration('http');
   const extra = readExtraCaCerts(process.env);
   if (extra.warning) log?.warn(extra.warning);
-  const endpoint = vscode.workspace.getConfiguration(SECTION).get<string>('download.endpoint')?.trim() || DEFAULT_ENDPOINT;
+  const endpoint = readDownloadEndpoint();
   return {
     endpoint,
     proxy: httpConfig.get<string>('proxy') || undefined,

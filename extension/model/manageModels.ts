@@ -3,7 +3,7 @@
 // downloaded, after a confirmation). An incomplete download can be resumed or deleted.
 import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { SECTION, readLoadSettings } from '../config';
+import { clearModelPath, readLoadSettings } from '../config';
 import { formatBytes } from './download/transferRate';
 import { deletable, listModels, type ModelEntry } from './modelLibrary';
 import type { ModelManager } from './modelManager';
@@ -67,14 +67,7 @@ async function deleteModel(entry: ModelEntry, log: vscode.LogOutputChannel): Pro
   await fs.rm(entry.dir, { recursive: true, force: true });
   log.info(`Deleted ${entry.dir}.`);
   if (entry.active) {
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const inspected = config.inspect<string>('modelPath');
-    for (const [value, target] of [
-      [inspected?.globalValue, vscode.ConfigurationTarget.Global],
-      [inspected?.workspaceValue, vscode.ConfigurationTarget.Workspace],
-    ] as const) {
-      if (value) await config.update('modelPath', undefined, target).then(undefined, () => undefined);
-    }
+    await clearModelPath();
   }
   void vscode.window.showInformationMessage(`Phi Local: deleted ${name}.`);
 }

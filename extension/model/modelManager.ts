@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../../sidecar/protocol';
-import { LOAD_SETTINGS, readLoadSettings, sameLoad, SECTION, type LoadSettings } from '../config';
+import { LOAD_SETTINGS, readLoadSettings, sameLoad, saveModelPath, SECTION, type LoadSettings } from '../config';
 import { PhiError, type SidecarClient } from '../sidecarClient';
 
 export type ModelPhase =
@@ -258,15 +258,10 @@ export class ModelManager implements vscode.Disposable {
     }
   }
 
-  /** Saves the folder where it takes effect: the workspace when the workspace sets one, else the user settings. */
+  /** Saves the folder as phiLocal.modelPath; a failure is logged: the model is loaded either way. */
   private async saveModelPath(dir: string): Promise<void> {
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const inspected = config.inspect<string>('modelPath');
-    const target = inspected?.workspaceFolderValue ? vscode.ConfigurationTarget.WorkspaceFolder
-      : inspected?.workspaceValue ? vscode.ConfigurationTarget.Workspace
-        : vscode.ConfigurationTarget.Global;
     try {
-      await config.update('modelPath', dir, target);
+      await saveModelPath(dir);
     } catch (e) {
       this.log.warn(`Could not save phiLocal.modelPath: ${(e as Error).message}`);
     }

@@ -78,11 +78,6 @@ export class Engine implements InferenceEngine {
     return this.loadedModel;
   }
 
-  /** Requests waiting for the model (not counting the one it is running). */
-  get queued(): number {
-    return this.scheduler.queued.length;
-  }
-
   async load(request: LoadRequest & LoadOptions): Promise<ModelInfo> {
     const { dir, onProgress, ...options } = request;
     const loadOptions = { ...this.defaults, ...options };
@@ -134,11 +129,6 @@ export class Engine implements InferenceEngine {
    */
   async countTokens(params: CountTokensParams): Promise<CountTokensResult> {
     return this.counter.countAsync(this.loadedModel?.dir, params);
-  }
-
-  /** Forgets the cached conversation. */
-  async reset(): Promise<void> {
-    await this.call({ kind: 'reset' });
   }
 
   async dispose(): Promise<void> {

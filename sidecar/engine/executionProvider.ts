@@ -4,10 +4,9 @@
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../engineError';
 
-import type { ExecutionProviderChoice } from '../protocol';
+import { EXECUTION_PROVIDER_NAMES, EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../protocol';
 
 export type { ExecutionProviderChoice };
-export const EXECUTION_PROVIDER_CHOICES: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml'];
 
 export interface ProviderFailure {
   provider: string;
@@ -24,12 +23,7 @@ export interface SessionChoice {
 /** The providers to try, in order, for a choice on a platform. The CPU is always last. */
 export function providerCandidates(choice: ExecutionProviderChoice, platform: NodeJS.Platform = process.platform): string[] {
   if (choice !== 'auto') return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
-  switch (platform) {
-    case 'win32': return ['cuda', 'dml', 'webgpu', 'cpu'];
-    case 'linux': return ['cuda', 'webgpu', 'cpu'];
-    case 'darwin': return ['webgpu', 'cpu'];
-    default: return ['cpu'];
-  }
+  return EXECUTION_PROVIDER_NAMES.filter((p) => EXECUTION_PROVIDERS[p].platforms?.includes(platform) ?? true);
 }
 
 /** Why a provider cannot even be tried here, or undefined when it can. */

@@ -68,9 +68,6 @@ async function handle(message: HostMessage): Promise<unknown> {
     }
     case 'prompt':
       return model().prompts.render(message.messages, message.tools);
-    case 'reset':
-      model().reset();
-      return null;
     case 'unload':
       await loaded?.backend.release();
       loaded = undefined;

@@ -31,7 +31,6 @@ export type HostMessage =
   | { kind: 'load'; id: number; dir: string; options: LoadOptions }
   | { kind: 'generate'; id: number; request: GenerateRequest; cancel: SharedArrayBuffer }
   | { kind: 'prompt'; id: number; messages: ChatMessage[]; tools?: ToolDefinition[] }
-  | { kind: 'reset'; id: number }
   | { kind: 'unload'; id: number };
 
 export type WorkerMessage =

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { chipLabel, chipTitle, fenceFor, formatChip, formatUserMessage, truncate, type ContextChip } from '../../extension/chat/contextChips';
 import { parseFromWebview } from '../../extension/chat/webviewProtocol';
-import { isDemo, resolveModelLocation } from '../../extension/model/modelPath';
+import { isDemo, resolveModelLocation } from '../../extension/modelPath';
 
 const selection: ContextChip = { id: 's', kind: 'selection', path: 'src/util/math.ts', languageId: 'typescript', text: 'export const add = (a: number, b: number) => a + b;', startLine: 10, endLine: 12 };
 const file: ContextChip = { id: 'f', kind: 'file', path: 'README.md', languageId: 'markdown', text: '# Title\n\n```sh\nnpm ci\n```\n' };

@@ -20,7 +20,7 @@ import {
 import { chooseVariant, MODEL_REPO, TOKENIZER_FILES, VARIANTS } from '../../extension/model/download/variants';
 import { formatBytes, formatDuration, TransferRate } from '../../extension/model/download/transferRate';
 import { deletable, listModels } from '../../extension/model/modelLibrary';
-import { resolveModelLocation } from '../../extension/model/modelPath';
+import { resolveModelLocation } from '../../extension/modelPath';
 import { checkModelFolder } from '../../sidecar/diagnostics';
 import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
 import { readPromptFiles } from '../../sidecar/prompt/promptFiles';

@@ -1,10 +1,8 @@
 // The model Phi Local downloads, and which of its folders suits this machine: the CPU int4 export, or the GPU one
 // when a GPU execution provider loads here (as the sidecar finds by trying each, see sidecar/diagnostics.ts).
-import type { ExecutionProviderChoice, ProviderProbe } from '../../../sidecar/protocol';
+import { isGpuProvider, type ExecutionProviderChoice, type ProviderProbe } from '../../../sidecar/protocol';
 
 export const MODEL_REPO = 'microsoft/Phi-4-mini-instruct-onnx';
-/** The Hugging Face hub; `phiLocal.download.endpoint` points elsewhere for a mirror. */
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
 
 /**
@@ -41,16 +39,14 @@ export function variantById(id: string): ModelVariant | undefined {
   return VARIANTS.find((v) => v.id === id);
 }
 
-const GPU_PROVIDERS = new Set(['cuda', 'dml', 'webgpu']);
-
 /** The variant for this machine: the GPU one when the provider the settings ask for (or, for auto, any GPU) loads. */
 export function chooseVariant(probes: readonly ProviderProbe[], choice: ExecutionProviderChoice): { variant: ModelVariant; reason: string } {
   const cpu = VARIANTS[0];
   const gpu = VARIANTS[1];
   if (choice === 'cpu') return { variant: cpu, reason: 'phiLocal.executionProvider is "cpu".' };
-  const loading = probes.filter((p) => p.loads && GPU_PROVIDERS.has(p.provider) && (choice === 'auto' || p.provider === choice));
+  const loading = probes.filter((p) => p.loads && isGpuProvider(p.provider) && (choice === 'auto' || p.provider === choice));
   if (loading.length > 0) return { variant: gpu, reason: `the ${loading.map((p) => p.provider).join(' and ')} provider loads on this machine.` };
-  const failed = probes.filter((p) => !p.loads && GPU_PROVIDERS.has(p.provider) && (choice === 'auto' || p.provider === choice));
+  const failed = probes.filter((p) => !p.loads && isGpuProvider(p.provider) && (choice === 'auto' || p.provider === choice));
   return {
     variant: cpu,
     reason: failed.length ? `no GPU provider loads here (${failed.map((p) => `${p.provider}: ${p.reason ?? 'failed'}`).join('; ')}).` : 'no GPU provider is available here.',
