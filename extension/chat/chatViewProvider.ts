@@ -1,6 +1,7 @@
 // The chat panel: a webview view (id phiLocal.chat) in the Phi activity-bar container. This file is the webview's
 // plumbing: its HTML with a strict Content-Security-Policy (scripts only with this page's nonce, styles and
-// fonts only from the extension), and the hand-over to the ChatController, which does the chatting.
+// fonts only from the extension), and the hand-over of each new view to the ChatController (chatWebview.ts keeps
+// the connection; chatDispatch.ts routes what the webview sends).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ChatController } from './chatController';

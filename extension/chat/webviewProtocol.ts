@@ -1,6 +1,9 @@
 // Messages between the chat webview (media/chat.ts) and the extension (chatViewProvider.ts), declared once and
 // imported by both. No vscode import: this module is bundled into the webview too.
+import type { ConsentCardView, ConsentChoice } from '../tools/consentCard';
 import type { MessageState, ToolStep, TurnStats } from './conversation';
+
+export type { ConsentCardView, ConsentChoice };
 
 /** A context chip as the webview shows it (the text itself stays in the extension). */
 export interface ChipView {
@@ -26,13 +29,12 @@ export interface MessageView {
   steps?: ToolStepView[];
 }
 
-/** The user's answer on a consent card. */
-export type ConsentChoice = 'once' | 'chat' | 'deny';
-
 /** A tool call as the chat shows it; with `consent` while the call waits for the user. */
 export interface ToolStepView extends ToolStep {
-  /** Writing tools: the card with Allow once / Allow for this chat / Deny. */
-  consent?: { title: string; detail: string };
+  /** What the call is about (a path, a pattern), worked out by the extension: the webview knows no arguments. */
+  target?: string;
+  /** The card with Allow once / Allow for this chat / Deny, drawn as it says (its kind decides the wording). */
+  consent?: ConsentCardView;
 }
 
 /** A line above the prompt about the model and the sidecar, with the actions that help. */

@@ -43,7 +43,7 @@ export async function confirmAndApply(change: ProposedChange, proposals: Proposa
     let decision;
     try {
       await showDiff().catch(() => undefined); // the card still asks; it has a Show diff button
-      decision = await context.confirm({ tool: change.tool, title: change.title, detail: change.detail, showDiff });
+      decision = await context.confirm({ kind: 'edit', tool: change.tool, title: change.title, detail: change.detail, showDiff });
     } finally {
       await closeDiffTabs(proposalUri);
       proposals.delete(proposalUri);

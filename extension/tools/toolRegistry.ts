@@ -1,5 +1,6 @@
 // The workspace tools the model is offered, in the order it sees them. Reading tools first; the two writing tools
-// (which ask the user) last.
+// (which ask the user) last. A tool that must ask calls context.confirm with a ConsentRequest of its kind ('edit',
+// 'command', 'read'; toolTypes.ts): the card follows from the kind, so adding a tool is one file plus a line here.
 import { applyEdit } from './applyEdit';
 import { createFile } from './createFile';
 import { findFiles } from './findFiles';

@@ -1,6 +1,7 @@
 // Runs the model's tool calls for the chat: which tools a turn is offered (none in an untrusted workspace), and
 // one call at a time with its arguments checked, its paths kept inside the workspace, its result cut to the budget,
-// and writing tools asking the user first. "Allow for this chat" is remembered per conversation, for this session.
+// and tools that ask the user (a ConsentRequest) waiting for the answer. "Allow for this chat" is remembered per
+// conversation and consent kind, for this session.
 // Whatever goes wrong becomes an error result the model reads, never an exception in the sidecar's loop.
 import * as vscode from 'vscode';
 import type { ToolCallInfo, ToolDefinition, ToolResult } from '../../sidecar/protocol';
@@ -8,6 +9,7 @@ import type { ActiveEditorSource } from './getActiveEditor';
 import { ProposalDocuments } from '../proposalDocuments';
 import { createTools, WITHOUT_FOLDER } from './toolRegistry';
 import { fitToBudget, RESULT_BUDGET_BYTES } from './toolOutput';
+import { toolTarget } from './toolTarget';
 import { ToolError, type ConsentDecision, type ConsentRequest, type Tool } from './toolTypes';
 import type { WorkspaceRoot } from './workspacePaths';
 
@@ -17,7 +19,7 @@ const TOOL_PROPOSAL_SCHEME = 'phi-local-tool-proposal';
 export interface ToolCallContext {
   conversationId: string;
   token: vscode.CancellationToken;
-  /** Shows the consent card for a writing call; resolves with the user's answer ('deny' if the turn ended). */
+  /** Shows the consent card for a call; resolves with the user's answer ('deny' if the turn ended). */
   ask(request: ConsentRequest): Promise<ConsentDecision>;
 }
 
@@ -53,8 +55,9 @@ export class ToolRunner implements vscode.Disposable {
     return this.tools.filter((t) => hasFolder || WITHOUT_FOLDER.has(t.definition.name)).map((t) => t.definition);
   }
 
-  isWriting(name: string): boolean {
-    return this.tools.find((t) => t.definition.name === name)?.writes ?? false;
+  /** What a call is about, for its step's summary (toolTarget.ts). */
+  target(name: string, argumentsJson: string): string | undefined {
+    return toolTarget(this.tools.find((t) => t.definition.name === name)?.definition, argumentsJson);
   }
 
   async run(call: ToolCallInfo, context: ToolCallContext): Promise<ToolResult> {
@@ -76,9 +79,12 @@ export class ToolRunner implements vscode.Disposable {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) return { content: 'The arguments must be a JSON object.', isError: true };
     if (context.token.isCancellationRequested) return CANCELLED;
 
+    // "Allow for this chat" covers requests of the same kind only: allowing edits does not let commands run unasked.
+    const allowedKey = (kind: ConsentRequest['kind']) => `${context.conversationId}\u0000${kind}`;
     const confirm = async (request: ConsentRequest): Promise<ConsentDecision> => {
+      if (this.allowedChats.has(allowedKey(request.kind))) return 'chat';
       const decision = await context.ask(request);
-      if (decision === 'chat') this.allowedChats.add(context.conversationId);
+      if (decision === 'chat') this.allowedChats.add(allowedKey(request.kind));
       return decision;
     };
     let cancelSubscription: vscode.Disposable | undefined;
@@ -86,7 +92,7 @@ export class ToolRunner implements vscode.Disposable {
       cancelSubscription = context.token.onCancellationRequested(() => resolve(CANCELLED));
     });
     try {
-      const run = tool.run(args, { roots: workspaceRoots(), token: context.token, confirm, preapproved: this.allowedChats.has(context.conversationId), budget: this.budget })
+      const run = tool.run(args, { roots: workspaceRoots(), token: context.token, confirm, preapproved: this.allowedChats.has(allowedKey('edit')), budget: this.budget })
         .then((r): ToolResult => (typeof r === 'string' ? { content: r } : r));
       const result = await Promise.race([run, cancelled]);
       // A result is never longer than the budget, whatever the tool did.
