@@ -201,3 +201,8 @@ export async function saveCompletionsEnable(enable: Record<string, boolean>): Pr
 export function readExplainCodeLens(): boolean {
   return setting('explain.codeLens') !== false;
 }
+
+/** `phiLocal.instructions.enabled`: the project's instruction files (AGENTS.md, …) go into the system prompt. */
+export function readInstructionsEnabled(): boolean {
+  return setting('instructions.enabled') !== false;
+}

@@ -26,6 +26,7 @@ import { ServeEndpoint } from './serveEndpoint';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
 import { ToolRunner } from './tools/toolRunner';
+import { InstructionsReader, setInstructionsReader } from './instructions/instructionsReader';
 
 let running: { sidecar: SidecarClient; store: ConversationStore } | undefined;
 
@@ -48,13 +49,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   const editors = new EditorContext();
   const actions = new CodeBlockActions(editors, log);
   const tools = new ToolRunner(log, () => editors.targetEditor);
-  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo, tools);
+  const instructions = new InstructionsReader(log);
+  setInstructionsReader(instructions);
+  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo, tools, instructions);
   const chatView = new ChatViewProvider(context.extensionUri, controller);
   const history = new HistoryProvider(store);
   const statusBar = new StatusBar(sidecar, models, demo);
   const endpoint = new ServeEndpoint(sidecar, models, log);
   context.subscriptions.push(
-    sidecar, models, editors, actions, tools, controller, history, endpoint,
+    sidecar, models, editors, actions, tools, instructions, controller, history, endpoint,
+    { dispose: () => setInstructionsReader(undefined) },
     { dispose: () => void store.flush() },
     statusBar,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chatView),

@@ -23,6 +23,7 @@ export const SETTING_DEFAULTS = {
   'completions.debounceMs': 300,
   'completions.timeoutMs': 4000,
   'explain.codeLens': true,
+  'instructions.enabled': true,
 };
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;

@@ -73,9 +73,13 @@ export class Composer {
       const chip = el('span', `chip ${c.kind}`);
       chip.dataset.id = c.id;
       chip.title = c.title;
-      const remove = button('remove', '×', `Don't send ${c.label}`);
-      remove.setAttribute('aria-label', `Remove ${c.label}`);
-      chip.append(el('span', 'chip-label', c.label), remove);
+      chip.append(el('span', 'chip-label', c.label));
+      // The instructions chip is read-only: the setting turns the instructions off.
+      if (c.kind !== 'instructions') {
+        const remove = button('remove', '×', `Don't send ${c.label}`);
+        remove.setAttribute('aria-label', `Remove ${c.label}`);
+        chip.append(remove);
+      }
       return chip;
     }));
     this.els.chips.hidden = chips.length === 0;

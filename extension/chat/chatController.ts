@@ -9,6 +9,7 @@ import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/mod
 import { PhiError, type SidecarClient, type TurnTools } from '../sidecarClient';
 import { TurnRunner } from '../turn/turnRunner';
 import type { ToolRunner } from '../tools/toolRunner';
+import type { InstructionsReader } from '../instructions/instructionsReader';
 import { ChatBanner } from './chatBanner';
 import { dispatchWebviewMessage, type ChatTurns } from './chatDispatch';
 import { ChatState } from './chatState';
@@ -19,7 +20,10 @@ import { SYSTEM_PROMPT, toModelMessages, TOOLS_SYSTEM_PROMPT, type StoredMessage
 import type { ConversationStore, TurnEnd } from './conversationStore';
 import type { EditorContext } from './editorContext';
 import { ToolStepBroker } from './toolStepBroker';
-import type { MessageView, ToWebview } from './webviewProtocol';
+import type { ChipView, MessageView, ToWebview } from './webviewProtocol';
+
+/** An instruction file's name on the chip: the file name, but .phi/instructions.md whole (its name alone says little). */
+const shortName = (p: string) => (p.endsWith('.phi/instructions.md') ? '.phi/instructions.md' : p.split('/').pop() ?? p);
 
 /** What the user reads in place of a failed answer; `toolsOffered`: the turn offered the workspace tools. */
 function turnErrorText(e: unknown, toolsOffered: boolean): string {
@@ -55,6 +59,7 @@ export class ChatController implements vscode.Disposable, ChatTurns {
     workspaceState: vscode.Memento,
     demo: boolean,
     private readonly tools?: ToolRunner,
+    private readonly instructions?: InstructionsReader,
   ) {
     this.turns = new TurnRunner(sidecar, models);
     this.state = new ChatState(store, workspaceState);
@@ -70,7 +75,8 @@ export class ChatController implements vscode.Disposable, ChatTurns {
     });
     this.subscriptions.push(
       { dispose: () => storeChanged.dispose() },
-      editors.onDidChange(() => this.post({ type: 'chips', chips: editors.chips() })),
+      editors.onDidChange(() => void this.postChips()),
+      ...(instructions ? [instructions.onDidChange(() => void this.postChips())] : []),
       this.banner,
       this.webview,
     );
@@ -82,6 +88,20 @@ export class ChatController implements vscode.Disposable, ChatTurns {
 
   private post(message: ToWebview): void {
     this.webview.post(message);
+  }
+
+  /** The context chips, and a read-only one naming the project instructions the next turn gets (if any). */
+  private async postChips(): Promise<void> {
+    const chips: ChipView[] = this.editors.chips();
+    const r = await this.instructions?.forFile(this.editors.targetEditor?.document.uri);
+    if (r?.used.length) {
+      const cut = r.cut.map((c) => `${c.path} (${c.reason})`).join(', ');
+      chips.push({
+        id: 'instructions', kind: 'instructions', label: `Instructions: ${r.used.map(shortName).join(', ')}`,
+        title: `Project instructions in the system prompt: ${r.used.join(', ')}${cut ? `. Cut to fit the budget: ${cut}` : ''}. Setting: phiLocal.instructions.enabled.`,
+      });
+    }
+    this.post({ type: 'chips', chips });
   }
 
   private messageView(m: StoredMessage): MessageView {
@@ -102,7 +122,7 @@ export class ChatController implements vscode.Disposable, ChatTurns {
 
   ready(): void {
     this.postConversation();
-    this.post({ type: 'chips', chips: this.editors.chips() });
+    void this.postChips();
     this.banner.show(true);
     if (this.focusOnReady) {
       this.focusOnReady = false;
@@ -174,10 +194,15 @@ export class ChatController implements vscode.Disposable, ChatTurns {
           runTool: (call, token) => this.steps.run(conversationId, messageId, call, cts.token, token),
           onRefused: (notice) => this.steps.refused(conversationId, messageId, notice),
         };
+        // The file at hand, for the scoped instructions: the one the message's context came from, else the editor's.
+        const attached = conversation.messages.slice(0, index).reverse().find((m) => m.role === 'user' && m.context.length > 0);
+        const fileAtHand = attached?.role === 'user' ? attached.context[0].path : this.editors.targetEditor?.document.uri;
+        const instructions = (await this.instructions?.forTurn('Chat', fileAtHand))?.text;
+        const system = tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT;
         // The sidecar fits the history into the context; a notice it starts the answer with streams like the rest.
         const outcome = await this.turns.run({
           purpose: 'chat', turnId: messageId, conversationId,
-          messages: toModelMessages(conversation.messages, index, tools.length ? TOOLS_SYSTEM_PROMPT : SYSTEM_PROMPT),
+          messages: toModelMessages(conversation.messages, index, instructions ? `${system}\n\n${instructions}` : system),
           tools, toolChoice: toolSettings.toolChoice, toolExecution: 'client', maxToolCalls: toolSettings.maxCallsPerTurn,
         }, { onText: (text) => this.onAnswerText(conversationId, messageId, text), tools: turnTools }, cts.token);
         if (outcome.result) end = this.turnEnd(conversationId, messageId, outcome.result, outcome.cancelled);

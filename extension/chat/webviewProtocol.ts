@@ -11,7 +11,8 @@ export interface ChipView {
   label: string;
   /** Tooltip. */
   title: string;
-  kind: 'selection' | 'file';
+  /** 'instructions': the project instructions in use (read-only: it has no remove button). */
+  kind: 'selection' | 'file' | 'instructions';
 }
 
 export interface MessageView {

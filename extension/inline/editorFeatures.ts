@@ -7,6 +7,7 @@ import { DiffPreview } from '../refactor/diffPreview';
 import { RefactorCodeActions } from '../refactor/refactorCodeActions';
 import type { RefactorId } from '../refactor/refactorActions';
 import { RefactorRunner } from '../refactor/refactorRunner';
+import { CommitMessageCommand } from '../scm/commitMessageCommand';
 import type { SidecarClient } from '../sidecarClient';
 import { CompletionStatusItem, toggleCompletions } from './completionStatusItem';
 import { ExplainCodeLens } from './explainCodeLens';
@@ -28,8 +29,9 @@ export function registerEditorFeatures(
   const lenses = new ExplainCodeLens();
   const preview = new DiffPreview(log);
   const refactors = new RefactorRunner(sidecar, models, preview, log);
+  const commitMessage = new CommitMessageCommand(sidecar, models, log);
   context.subscriptions.push(
-    completions, new CompletionStatusItem(completions), explain, lenses, preview,
+    completions, new CompletionStatusItem(completions), explain, lenses, preview, commitMessage,
     vscode.languages.registerInlineCompletionItemProvider(DOCUMENTS, completions),
     vscode.languages.registerCodeLensProvider(DOCUMENTS, lenses),
     vscode.languages.registerCodeActionsProvider(DOCUMENTS, new RefactorCodeActions(), RefactorCodeActions.metadata),
@@ -51,6 +53,7 @@ export function registerEditorFeatures(
     'phiLocal.refactor.generateTests': run('generateTests'),
     'phiLocal.refactor.custom': run('custom'),
     'phiLocal.refactor.accept': (uri?: vscode.Uri) => preview.accept(uri instanceof vscode.Uri ? uri : undefined),
+    'phiLocal.writeCommitMessage': (scm?: { rootUri?: vscode.Uri }) => commitMessage.run(scm),
     'phiLocal.refactor.discard': (uri?: vscode.Uri) => preview.discard(uri instanceof vscode.Uri ? uri : undefined),
   };
   for (const [id, handler] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, handler));

@@ -8,6 +8,8 @@ import { describeError, type ModelManager } from '../model/modelManager';
 import type { SidecarClient } from '../sidecarClient';
 import { targetRange, wholeLines } from '../refactor/targetRange';
 import { TurnRunner } from '../turn/turnRunner';
+import { instructionsFor } from '../instructions/instructionsReader';
+import { withInstructions } from '../instructions/projectInstructions';
 import { explainMessages, explanationFor, toConversation, type Explanation } from './explainConversation';
 
 export const EXPLAIN_CONTROLLER_ID = 'phiLocal.explain';
@@ -30,6 +32,8 @@ class ExplainComment implements vscode.Comment {
 
 interface ThreadState {
   explanation: Explanation;
+  /** The file explained: the project instructions that apply to it go into the system prompt. */
+  uri: vscode.Uri;
   cts?: vscode.CancellationTokenSource;
 }
 
@@ -64,7 +68,7 @@ export class ExplainController implements vscode.Disposable {
     thread.label = `Phi: Explain (lines ${target.start.line + 1}–${target.end.line + 1})`;
     thread.canReply = true;
     thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
-    const state: ThreadState = { explanation };
+    const state: ThreadState = { explanation, uri: doc.uri };
     this.threads.set(thread, state);
     await this.answer(thread, state);
   }
@@ -110,7 +114,9 @@ export class ExplainController implements vscode.Disposable {
       thread.comments = [...thread.comments];
     };
     try {
-      const outcome = await this.turns.run({ purpose: 'explain', messages: explainMessages(state.explanation) }, {
+      const instructions = await instructionsFor('Explain', state.uri);
+      const messages = withInstructions(explainMessages(state.explanation), instructions.text);
+      const outcome = await this.turns.run({ purpose: 'explain', messages }, {
         // Re-rendering the thread is not free: at most about ten times a second.
         onProgress: { everyMs: 100, report: (soFar) => { turn.answer = soFar; render(soFar); } },
       }, cts.token);

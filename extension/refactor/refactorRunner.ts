@@ -10,6 +10,8 @@ import type { DiffPreview } from './diffPreview';
 import { extractEdit } from './editExtraction';
 import { refactorAction, refactorMessages, type RefactorId } from './refactorActions';
 import { targetRange } from './targetRange';
+import { instructionsFor } from '../instructions/instructionsReader';
+import { withInstructions } from '../instructions/projectInstructions';
 
 const CONTEXT_LINES = 20;
 
@@ -47,7 +49,8 @@ export class RefactorRunner {
       .filter((d) => d.range.intersection(target) !== undefined)
       .map((d) => `line ${d.range.start.line + 1 - target.start.line}: ${d.message}`);
     const code = doc.getText(target);
-    const messages = refactorMessages(action, {
+    const instructions = await instructionsFor(action.title, doc.uri);
+    const messages = withInstructions(refactorMessages(action, {
       path: vscode.workspace.asRelativePath(doc.uri, false),
       languageId: doc.languageId,
       code,
@@ -55,7 +58,7 @@ export class RefactorRunner {
       after: target.end.line + 1 < doc.lineCount ? doc.getText(new vscode.Range(target.end.line + 1, 0, Math.min(doc.lineCount - 1, target.end.line + CONTEXT_LINES), 0)) : '',
       problems,
       instruction,
-    });
+    }), instructions.text);
     const title = action.id === 'custom' ? `Edit (${instruction!.trim().slice(0, 40)})` : action.title;
     const version = doc.version;
 

@@ -31,7 +31,7 @@ import { withinRequestLimits } from './requestLimits';
 
 export interface TurnRequest {
   /** Who asks: the turn id's prefix, so the sidecar's log says which feature a turn came from. */
-  purpose: 'chat' | 'explain' | 'refactor' | 'lm';
+  purpose: 'chat' | 'explain' | 'refactor' | 'lm' | 'commit';
   messages: ChatMessage[];
   /** The id the turn streams under; a new one when unset (the chat panel uses its answer's message id). */
   turnId?: string;
