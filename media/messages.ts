@@ -235,7 +235,9 @@ export class Messages {
     const empty = el('div', 'empty');
     empty.append(
       el('p', 'empty-title', 'Ask Phi about your code'),
-      el('p', undefined, 'Phi-4-mini runs on this machine: nothing you type leaves it. The selection or the active file goes along as context; remove the chip to leave it out.'),
+      // True for either engine (the status bar says which runs): the local one keeps everything here, a remote one
+      // sends only to the server the user agreed to (extension/engineLaunch.ts).
+      el('p', undefined, 'Phi-4-mini answers with the engine the status bar shows: on this machine, nothing you type leaves it; with a remote engine, it goes only to the server you agreed to. The selection or the active file goes along as context; remove the chip to leave it out.'),
     );
     this.root.append(empty);
   }
