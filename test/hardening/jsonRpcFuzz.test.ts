@@ -285,7 +285,10 @@ describe('sidecar transports: bad frames, repeated ids, fuzz (no model)', { time
         if (peer instanceof StdioPeer) peer.write(Buffer.concat([frame(a), frame(b)]));
         else { peer.send(a); peer.send(b); }
       };
-      both({ jsonrpc: '2.0', id: 7, method: 'phi/status' }, { jsonrpc: '2.0', id: 7, method: 'phi/status' });
+      // phi/probeProviders: the sidecar's first probe loads every execution provider (hundreds of ms), so the second
+      // request arrives while the first still runs, over IPC too, where the two are separate messages (a phi/status
+      // can be answered before the second is read: that made this test fail about once in six runs).
+      both({ jsonrpc: '2.0', id: 7, method: 'phi/probeProviders' }, { jsonrpc: '2.0', id: 7, method: 'phi/probeProviders' });
       await peer.until(() => (peer.answers.get(key(7))?.length ?? 0) >= 2);
       const answers = peer.answers.get(key(7))!;
       assert.equal(answers.filter((a) => a.result !== undefined).length, 1, JSON.stringify(answers));
@@ -293,9 +296,15 @@ describe('sidecar transports: bad frames, repeated ids, fuzz (no model)', { time
       assert.equal(refusal.error!.code, -32600);
       assert.match(refusal.error!.message, /request with id 7 is still running/);
       // 5 and "5" are one id to vscode-jsonrpc's queue: the second is refused too, each answered under its own id.
+      // Over stdio the two frames come in one write and are read before either is answered, so the second always
+      // finds the first running; over IPC they are two messages, and a phi/status may be answered in between (then
+      // the id is free again and both get results): there, each is answered exactly once either way.
       both({ jsonrpc: '2.0', id: 5, method: 'phi/status' }, { jsonrpc: '2.0', id: '5', method: 'phi/status' });
       await Promise.all([peer.answer(5), peer.answer('5')]);
-      assert.equal([peer.answers.get(key(5))![0], peer.answers.get(key('5'))![0]].filter((a) => a.error?.code === -32600).length, 1);
+      const refused = [peer.answers.get(key(5))!, peer.answers.get(key('5'))!].map((a) => { assert.equal(a.length, 1); return a[0]; })
+        .filter((a) => a.error?.code === -32600).length;
+      if (peer instanceof StdioPeer) assert.equal(refused, 1);
+      else assert.ok(refused <= 1);
       // Answered, the id is free again.
       assert.equal((await peer.status(7)).state, 'no-model');
       assert.equal(peer.answers.get(key(7))!.length, 3);
