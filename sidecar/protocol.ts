@@ -85,6 +85,8 @@ export const isGpuProvider = (name: string): boolean => EXECUTION_PROVIDERS[name
 
 export interface ModelInfo {
   dir: string;
+  /** The model's id where a server names it (the remote engine's model); unset for a model folder (its name serves). */
+  id?: string;
   /** The implementation running the forward pass (for the local engine: 'native' or 'onnxruntime-node'). */
   backend: string;
   /** Why the native backend is not the one running; unset when it is. */

@@ -40,7 +40,6 @@ export interface RemoteOptions {
 export class RemoteEngine implements InferenceEngine {
   private info: ModelInfo | undefined;
   private readonly server: ServerConnection;
-  private modelId = '';
   /** Phi-4's prompt builder, in the completions mode. */
   private prompts: PromptBuilder | undefined;
   private readonly counter = new TokenCounter();
@@ -84,9 +83,8 @@ export class RemoteEngine implements InferenceEngine {
     } else if (api === 'completions') {
       throw new EngineError('model-load', 'The completions API needs Phi-4\'s tokenizer files: download the model (or its tokenizer files) first.');
     }
-    this.modelId = chosen.id;
     this.info = {
-      dir: `${base} · ${chosen.id}`, backend: 'remote', executionProvider: `remote (${this.server.host})`, fallbacks: [],
+      dir: `${base} · ${chosen.id}`, id: chosen.id, backend: 'remote', executionProvider: `remote (${this.server.host})`, fallbacks: [],
       contextLength: chosen.max_model_len ?? 0, modelContextLength: chosen.max_model_len ?? 0, numLayers: 0, vocabSize: 0,
       kvType: `remote · ${this.api === 'completions' ? 'Phi-4 prompt, /v1/completions' : '/v1/chat/completions'}`,
       loadMs: performance.now() - started, warnings,
@@ -102,8 +100,8 @@ export class RemoteEngine implements InferenceEngine {
   generate(request: GenerationRequest, options: GenerationOptions = {}): Promise<GenerationResult> {
     const info = this.loaded();
     return this.prompts
-      ? generateByPhiCompletions(this.server, this.modelId, { prompts: this.prompts, contextLength: info.contextLength }, request, options)
-      : generateByChat(this.server, this.modelId, request, options);
+      ? generateByPhiCompletions(this.server, info.id!, { prompts: this.prompts, contextLength: info.contextLength }, request, options)
+      : generateByChat(this.server, info.id!, request, options);
   }
 
   async renderPrompt(messages: ChatMessage[], tools?: ToolDefinition[]): Promise<{ text: string; ids: number[] }> {
@@ -117,7 +115,7 @@ export class RemoteEngine implements InferenceEngine {
     if (this.prompts) return this.counter.countAsync(this.options.tokenizerDir, params);
     const count = async (body: Record<string, unknown>): Promise<number> => {
       // vLLM's /tokenize is beside /v1, not under it.
-      const res = await this.server.fetch(`${this.server.base.endsWith('/v1') ? '/../tokenize' : '/tokenize'}`, { method: 'POST', body: JSON.stringify({ model: this.modelId, ...body }) }).catch(() => undefined);
+      const res = await this.server.fetch(`${this.server.base.endsWith('/v1') ? '/../tokenize' : '/tokenize'}`, { method: 'POST', body: JSON.stringify({ model: this.info?.id, ...body }) }).catch(() => undefined);
       if (res?.ok) {
         const n = ((await res.json()) as { count?: unknown }).count;
         if (typeof n === 'number') return n;

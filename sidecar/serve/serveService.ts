@@ -31,8 +31,8 @@ export function registerServe(connection: Connection, engine: InferenceEngine): 
       if (!model) throw new EngineError('no-model', 'No model is loaded to serve: load one first.');
       await running?.server.close();
       running = undefined;
-      // The id clients name: the folder's name (what `phi-local serve` lists too), or the remote model's.
-      const modelId = model.backend === 'remote' ? model.dir.split(' · ').slice(1).join(' · ') : path.basename(path.resolve(model.dir));
+      // The id clients name: the remote model's, or the folder's name (what `phi-local serve` lists too).
+      const modelId = model.id ?? path.basename(path.resolve(model.dir));
       const server = await serveOpenAi(engine, {
         host: '127.0.0.1', port, apiKey: params.apiKey, modelId,
         log: (line) => connection.console.log(`serve: ${line}`),
