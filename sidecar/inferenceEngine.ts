@@ -7,7 +7,7 @@
 // implements this interface, plus one line in sidecar/engineChoice.ts.
 import type {
   CancelCause, ChatMessage, CountTokensParams, CountTokensResult, ExecutionProviderChoice, ModelInfo, SamplingOptions,
-  Timings, ToolDefinition, Usage,
+  KvCacheStatus, Timings, ToolDefinition, Usage,
 } from './protocol';
 
 export type { CancelCause } from './protocol';
@@ -35,6 +35,8 @@ export interface GenerationRequest {
   toolChoice?: 'auto' | 'required' | 'none';
   /** At most this many calls in one call list. */
   maxToolCalls?: number;
+  /** The feature asking ('chat', 'completion', 'explain'…): an engine with several KV caches keeps one per feature. */
+  slot?: string;
 }
 
 /** What a step generated. */
@@ -71,6 +73,8 @@ export interface LoadRequest {
   executionProvider?: ExecutionProviderChoice;
   threads?: number;
   contextLength?: number;
+  /** What the KV caches may take together (bytes), where the engine has them. */
+  kvCacheBytes?: number;
   /** A stage of the load, for the user to see. */
   onProgress?(message: string): void;
 }
@@ -80,6 +84,13 @@ export interface InferenceEngine {
   readonly model: ModelInfo | undefined;
   /** Loads a model (replacing the one loaded); rejects with an EngineError that says what is wrong. */
   load(request: LoadRequest): Promise<ModelInfo>;
+  /**
+   * Where an engine caches prompts: computes the head of a kind of prompt (its system messages and tools) ahead of
+   * need, at the lowest priority, and resolves to where it is now ('memory', 'disk', 'computed', 'cancelled', 'none').
+   */
+  warm?(request: { slot: string; messages: ChatMessage[]; tools?: ToolDefinition[] }, signal?: AbortSignal): Promise<string>;
+  /** What its KV caches hold, where it has them. */
+  readonly cacheStatus?: KvCacheStatus;
   generate(request: GenerationRequest, options?: GenerationOptions): Promise<GenerationResult>;
   /** The exact prompt the model would be fed for a conversation. */
   renderPrompt(messages: ChatMessage[], tools?: ToolDefinition[]): Promise<{ text: string; ids: number[] }>;

@@ -8,7 +8,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { ResponseError, ErrorCodes, type Connection } from 'vscode-languageserver/node';
 import {
   ChatRequest, CheckModelFolderRequest, CountTokensRequest, InlineCompletionRequest, LoadModelRequest, RenderPromptRequest,
-  ServeRequest,
+  ServeRequest, WarmPromptsRequest,
   EXECUTION_PROVIDER_CHOICES, REQUEST_LIMITS,
 } from './protocol';
 
@@ -42,7 +42,7 @@ export const PARAM_SCHEMAS: Record<string, object> = {
     type: 'object', required: ['dir'],
     properties: {
       dir: text(4096), executionProvider: { enum: [...EXECUTION_PROVIDER_CHOICES] }, threads: integer(0, MAX_THREADS),
-      contextLength: integer(0, 1 << 20), workDoneToken: { type: ['string', 'integer'] },
+      contextLength: integer(0, 1 << 20), kvCacheMemory: integer(0, 1 << 24), workDoneToken: { type: ['string', 'integer'] },
     },
   },
   [ChatRequest.method]: {
@@ -50,6 +50,13 @@ export const PARAM_SCHEMAS: Record<string, object> = {
     properties: {
       turnId: text(256), conversationId: text(256), messages, tools, sampling, maxNewTokens: integer(1, LIMITS.maxNewTokens),
       toolChoice: { enum: ['auto', 'required', 'none'] }, toolExecution: { enum: ['client', 'return'] }, maxToolCalls: integer(0, LIMITS.maxToolCalls),
+      feature: text(64),
+    },
+  },
+  [WarmPromptsRequest.method]: {
+    type: 'object', required: ['heads'],
+    properties: {
+      heads: { type: 'array', maxItems: 8, items: { type: 'object', required: ['feature', 'messages'], properties: { feature: text(64), messages, tools } } },
     },
   },
   [RenderPromptRequest.method]: { type: 'object', required: ['messages'], properties: { messages, tools } },

@@ -136,6 +136,18 @@ export interface SidecarStatus {
   queued: number;
   pid: number;
   rssBytes: number;
+  /** What the local engine's KV cache holds, per feature (the status bar's tooltip). */
+  kvCache?: KvCacheStatus;
+}
+
+/** The local engine's KV cache slots (sidecar/engine/kvSlots.ts): what each feature has cached. */
+export interface KvCacheStatus {
+  slots: { label: string; tokens: number; bytes: number; busy: boolean }[];
+  bytes: number;
+  /** `phiLocal.kvCacheMemory`; unset: no bound. */
+  budgetBytes?: number;
+  /** Prompt heads read back from disk and computed since the load (prefixStore.ts). */
+  heads?: { fromDisk: number; computed: number };
 }
 
 export interface LoadModelParams {
@@ -143,6 +155,8 @@ export interface LoadModelParams {
   executionProvider?: ExecutionProviderChoice;
   threads?: number;
   contextLength?: number;
+  /** `phiLocal.kvCacheMemory`: what the KV caches of all features may take together, MiB (0: no bound). */
+  kvCacheMemory?: number;
   /** Set by the client for window/workDoneProgress reports of the load stages. */
   workDoneToken?: string | number;
 }
@@ -176,6 +190,28 @@ export interface ChatParams {
   toolExecution?: 'client' | 'return';
   /** Tool calls allowed in one turn before the model must answer (default 5). */
   maxToolCalls?: number;
+  /**
+   * Which feature asks ('chat', 'explain', 'refactor', 'lm', 'commit'…; default 'chat'): the local engine keeps a KV
+   * cache per feature, so an explanation does not throw away the chat's.
+   */
+  feature?: string;
+}
+
+/** One kind of prompt whose head (system messages and tools) the engine should compute ahead of need. */
+export interface PromptHead {
+  /** The feature that will send it (its KV cache). */
+  feature: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+}
+
+export interface WarmPromptsParams {
+  heads: PromptHead[];
+}
+
+export interface WarmPromptsResult {
+  /** Per head, in order: 'memory', 'disk' (read back), 'computed' (and stored), 'cancelled' (a request came), 'none'. */
+  heads: { feature: string; where: string; ms: number }[];
 }
 
 export type ToolChoice = 'auto' | 'required' | 'none';
@@ -275,6 +311,11 @@ export const ToolStepNotification = new NotificationType<ToolStepNotice>('phi/to
 export const RenderPromptRequest = new RequestType<RenderPromptParams, { text: string; ids: number[] }, PhiErrorData>('phi/renderPrompt');
 /** Tokens by the loaded model's tokenizer and template, answered at once even while a turn is generated. */
 export const CountTokensRequest = new RequestType<CountTokensParams, CountTokensResult, PhiErrorData>('phi/countTokens');
+/**
+ * Computes prompt heads ahead of need, after a load, at the lowest priority: any other request stops it (the rest
+ * are then 'cancelled'; ask again when idle). Heads stored on disk are read back instead of computed.
+ */
+export const WarmPromptsRequest = new RequestType<WarmPromptsParams, WarmPromptsResult, PhiErrorData>('phi/warmPrompts');
 /** Text of a turn as it is generated, whole UTF-8 characters only. */
 export const ChatDeltaNotification = new NotificationType<ChatDelta>('phi/chatDelta');
 /** Sent whenever the status changes (load stages, generation speed about twice a second). */
@@ -416,7 +457,7 @@ export const PhiErrorCodes = {
 /** What the client (the extension) sends; the sidecar answers. */
 export const ClientToSidecar = {
   StatusRequest, LoadModelRequest, ChatRequest, RenderPromptRequest, CountTokensRequest, ProbeProvidersRequest,
-  CheckModelFolderRequest, InlineCompletionRequest, ServeRequest,
+  CheckModelFolderRequest, InlineCompletionRequest, ServeRequest, WarmPromptsRequest,
 } as const;
 
 /** What the sidecar sends; the client answers the requests (phi/runTool) and shows the notifications. */

@@ -8,7 +8,7 @@ import { registerDiagnostics } from './diagnostics';
 import { registerServe } from './serve/serveService';
 import { toResponseError } from './engineError';
 import type { InferenceEngine } from './inferenceEngine';
-import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest } from './protocol';
+import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest, WarmPromptsRequest } from './protocol';
 import { withCheckedParams } from './paramsCheck';
 import { StatusBoard } from './statusBoard';
 
@@ -16,8 +16,9 @@ import { StatusBoard } from './statusBoard';
 export function serve(transport: Connection, engine: InferenceEngine): void {
   // Every request's params are checked against its schema before a handler sees them (paramsCheck.ts).
   const connection = withCheckedParams(transport);
-  const board = new StatusBoard(connection);
+  const board = new StatusBoard(connection, () => engine.cacheStatus);
   const { status } = board;
+  if ('onLog' in engine) (engine as { onLog: (m: string) => void }).onLog = (message) => connection.console.info(message);
 
   connection.onInitialize(() => ({
     capabilities: {},
@@ -34,6 +35,7 @@ export function serve(transport: Connection, engine: InferenceEngine): void {
     try {
       const info = await engine.load({
         dir: params.dir, executionProvider: params.executionProvider, threads: params.threads, contextLength: params.contextLength,
+        kvCacheBytes: params.kvCacheMemory ? params.kvCacheMemory * 2 ** 20 : undefined,
         onProgress: (message) => workDone.report(message),
       });
       Object.assign(status, { state: 'ready', model: info, loading: undefined });
@@ -71,6 +73,29 @@ export function serve(transport: Connection, engine: InferenceEngine): void {
       return await engine.renderPrompt(params.messages, params.tools);
     } catch (e) {
       throw toResponseError(e);
+    }
+  });
+
+  // One head at a time, each at idle priority: a real request stops the one computing, and the rest are skipped.
+  connection.onRequest(WarmPromptsRequest, async (params, token) => {
+    const abort = new AbortController();
+    const subscription = token.onCancellationRequested(() => abort.abort());
+    const { heads } = params;
+    const out: { feature: string; where: string; ms: number }[] = [];
+    try {
+      for (const head of heads) {
+        const started = performance.now();
+        const where = !engine.warm ? 'none' : abort.signal.aborted || out.some((o) => o.where === 'cancelled') ? 'cancelled'
+          : await engine.warm({ slot: head.feature, messages: head.messages, tools: head.tools }, abort.signal);
+        out.push({ feature: head.feature, where, ms: Math.round(performance.now() - started) });
+        if (where === 'computed' || where === 'disk') connection.console.info(`Prompt cache: the ${head.feature} prompt's head ${where === 'disk' ? 'read back from disk' : 'computed and stored'} in ${out.at(-1)!.ms} ms.`);
+      }
+      return { heads: out };
+    } catch (e) {
+      throw toResponseError(e);
+    } finally {
+      subscription.dispose();
+      board.publish();
     }
   });
 

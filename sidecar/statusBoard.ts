@@ -1,7 +1,7 @@
 // What phi/status answers and phi/statusChanged announces: the model's state, the turn being generated and how many
 // wait. The services write it; it tells the client, at once for a state change and about twice a second for speed.
 import type { Connection } from 'vscode-languageserver/node';
-import { StatusNotification, type SidecarStatus } from './protocol';
+import { StatusNotification, type KvCacheStatus, type SidecarStatus } from './protocol';
 
 const SPEED_EVERY_MS = 500;
 
@@ -9,10 +9,11 @@ export class StatusBoard {
   readonly status: Omit<SidecarStatus, 'pid' | 'rssBytes'> = { state: 'no-model', queued: 0 };
   private lastSpeed = 0;
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: Connection, private readonly kvCache: () => KvCacheStatus | undefined = () => undefined) {}
 
   snapshot(): SidecarStatus {
-    return { ...this.status, pid: process.pid, rssBytes: process.memoryUsage().rss };
+    const kvCache = this.kvCache();
+    return { ...this.status, pid: process.pid, rssBytes: process.memoryUsage().rss, ...(kvCache ? { kvCache } : {}) };
   }
 
   publish(): void {

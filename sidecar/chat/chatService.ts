@@ -26,7 +26,7 @@ export function registerChat(connection: Connection, engine: Pick<InferenceEngin
         void connection.sendNotification(ChatDeltaNotification, { turnId: params.turnId, text: trimmed.notice });
       }
       const result = await runChatTurn({ ...params, messages }, {
-        generate: (request, onText) => engine.generate(request, { signal: abort.signal, onText }),
+        generate: (request, onText) => engine.generate({ ...request, slot: params.feature ?? 'chat' }, { signal: abort.signal, onText }),
         runTool: (call) => {
           const cancel = new CancellationTokenSource();
           const stop = () => cancel.cancel();

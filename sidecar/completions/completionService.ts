@@ -41,6 +41,7 @@ export class CompletionService {
           sampling: { temperature: 0 },
           // Short prefill passes: a chat (or the next keystroke) that preempts this one waits for one pass only.
           prefillChunk: PREFILL_CHUNK,
+          slot: 'completion',
         },
         {
           priority: 'background',

@@ -22,6 +22,21 @@ export interface Backend {
   /** Forgets cached positions from `length` on (prefix reuse, rewind). */
   truncate(length: number): void;
   release(): Promise<void>;
+
+  // KV slots: independent caches, one per feature or conversation (kvSlots.ts). `forward`, `truncate` and
+  // `cachedLength` act on the selected one; slot 0 is selected at first. A slot costs memory only for the
+  // positions it holds.
+  /** Bytes one cached position takes, every layer's keys and values. */
+  readonly bytesPerPosition: number;
+  selectSlot(slot: number): void;
+  /** Makes slot `to` hold slot `from`'s first `length` positions (their keys and values copied). */
+  copySlot(from: number, to: number, length: number): void;
+  /** Empties a slot and gives its memory back (an unselected one). */
+  freeSlot(slot: number): void;
+  /** The selected slot's first `length` positions in the file layout: [layer][keys, values][kvHead][position][headSize]. */
+  exportPositions(length: number): Uint8Array;
+  /** Makes the selected slot hold `length` positions given in that layout (what `exportPositions` gave). */
+  importPositions(data: Uint8Array, length: number): void;
 }
 
 /**

@@ -1,11 +1,12 @@
 // The engine as the rest of the sidecar sees it: load a model folder, render prompts, generate with
 // streaming and cancellation. The model itself lives in a worker thread (worker.ts). Requests wait in the
-// scheduler (scheduler.ts) and go to the worker one at a time, so two callers never interleave on the one KV
-// cache, and what waits can still be reordered: interactive turns first, completions only when nothing else waits.
+// scheduler (scheduler.ts), which lets a few interactive ones run at once (each in its own KV slot, their forward
+// passes interleaved in the worker), completions only when no interactive one runs, and cache warm-ups only when
+// nothing else does.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceEngine, LoadRequest } from '../inferenceEngine';
-import type { CountTokensParams, CountTokensResult } from '../protocol';
+import type { CountTokensParams, CountTokensResult, KvCacheStatus } from '../protocol';
 import { EngineError } from '../engineError';
 import type { GenerateRequest, GenerateResult } from './generate';
 import type { ChatMessage, ToolDefinition } from '../prompt/template';
@@ -33,11 +34,17 @@ export interface GenerateOptions {
   onStart?(): void;
 }
 
+/** Interactive requests that run at once (chat, Explain, VS Code's Chat…); more wait. */
+export const MAX_RUNNING_INTERACTIVE = 3;
+
+
+
 /** A host message before it gets its id. */
 type Request = HostMessage extends infer M ? (M extends HostMessage ? Omit<M, 'id'> : never) : never;
 
 interface EngineJob extends Job {
   id: number;
+  exclusive: boolean;
   message: Request;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -69,9 +76,17 @@ export class Engine implements InferenceEngine {
 
   /** `defaults`: load options every load gets (the composition root injects the replay test double this way). */
   constructor(private readonly defaults: LoadOptions = {}) {}
-  private readonly scheduler = new Scheduler<EngineJob>();
+  private readonly scheduler = new Scheduler<EngineJob>(undefined, MAX_RUNNING_INTERACTIVE);
   private nextId = 1;
   private loadedModel: ModelInfo | undefined;
+  private cache: KvCacheStatus | undefined;
+  /** Where the engine says what a user may want to know (a cache file rejected…); the server logs it. */
+  onLog: (message: string) => void = () => {};
+
+  /** What the KV cache slots hold now. */
+  get cacheStatus(): KvCacheStatus | undefined {
+    return this.cache;
+  }
 
   /** The model that is loaded, if any. */
   get model(): ModelInfo | undefined {
@@ -100,9 +115,10 @@ export class Engine implements InferenceEngine {
     const abort = () => {
       if (job) this.scheduler.cancel(job);
     };
-    const result = this.call({ kind: 'generate', request, cancel: flag.buffer as SharedArrayBuffer }, {
+    const priority = options.priority ?? 'interactive';
+    const result = this.call({ kind: 'generate', request: { ...request, priority }, cancel: flag.buffer as SharedArrayBuffer }, {
       onText: options.onText,
-      priority: options.priority ?? 'interactive',
+      priority,
       flag,
       onStart: options.onStart,
       created: (j) => { job = j; },
@@ -114,6 +130,24 @@ export class Engine implements InferenceEngine {
       return job?.cancelCause && value.finishReason === 'cancelled' ? { ...value, cancelCause: job.cancelCause } : value;
     } finally {
       options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /**
+   * Computes the head of a kind of prompt ahead of need (its system messages and tools; read from disk when stored
+   * there), at idle priority: any other request stops it. Resolves to where the head now is.
+   */
+  async warm(request: { slot: string; messages: ChatMessage[]; tools?: ToolDefinition[] }, signal?: AbortSignal): Promise<string> {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    let job: EngineJob | undefined;
+    const abort = () => { if (job) this.scheduler.cancel(job); };
+    const result = this.call({ kind: 'warm', request, cancel: flag.buffer as SharedArrayBuffer }, { priority: 'idle', flag, created: (j) => { job = j; } });
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const value = await result;
+      return typeof value === 'string' ? value : 'cancelled';
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -161,6 +195,7 @@ export class Engine implements InferenceEngine {
         id: this.nextId++,
         message,
         priority: options.priority ?? 'interactive',
+        exclusive: message.kind === 'load' || message.kind === 'unload',
         resolve,
         reject,
         onText: options.onText,
@@ -183,6 +218,7 @@ export class Engine implements InferenceEngine {
         drop: (cause) => {
           job.cancelCause ??= cause;
           if (message.kind === 'generate') resolve(notStarted(cause));
+          else if (message.kind === 'warm') resolve('cancelled');
           else reject(new EngineError('internal', 'The request was cancelled before it started.'));
         },
       };
@@ -213,15 +249,23 @@ export class Engine implements InferenceEngine {
     return worker;
   }
 
-  /** Fails the running request and every waiting one. */
+  /** Fails the running requests and every waiting one. */
   private failAll(error: Error): void {
-    const running = this.scheduler.running;
-    for (const job of [...(running ? [running] : []), ...this.scheduler.clear()]) job.reject(error);
+    const running = [...this.scheduler.allRunning];
+    for (const job of [...running, ...this.scheduler.clear()]) job.reject(error);
   }
 
   private onMessage(message: WorkerMessage): void {
-    const job = this.scheduler.running;
-    if (!job || job.id !== message.id) return;
+    if (message.kind === 'cache') {
+      this.cache = message.status;
+      return;
+    }
+    if (message.kind === 'log') {
+      this.onLog(message.message);
+      return;
+    }
+    const job = this.scheduler.allRunning.find((j) => j.id === message.id);
+    if (!job) return;
     switch (message.kind) {
       case 'progress': job.onProgress?.(message.message); break;
       case 'text': job.onText?.(message.text, message.tokens); break;

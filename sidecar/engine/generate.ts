@@ -1,7 +1,15 @@
 // The generation loop: prompt → prefill (reusing the cached prefix) → decode with sampling until an eos
 // token, the end of a tool call, the token limit or a cancel. Streams text that is always whole UTF-8 characters;
 // a tool call's text is not streamed but returned on its own (`toolCall`).
+//
+// Caches: each request runs in a KV slot of its feature (kvSlots.ts) and reuses the longest prefix of its prompt any
+// slot holds. The prompt's head (the leading system messages and the tool definitions: the same for every chat) is
+// prefilled on its own and kept on disk (prefixStore.ts), so after a restart it is read back instead of computed.
+// Several requests may run at once: their forward passes take turns through the gate (forwardGate.ts).
 import type { Backend } from './backend';
+import { ForwardGate, type GatePriority, type GateTicket } from './forwardGate';
+import { DEFAULT_SLOT_COUNT, KvSlots, commonPrefixLength, type KvSlot, type SlotSummary } from './kvSlots';
+import type { PrefixStore } from './prefixStore';
 import { EngineError } from '../engineError';
 import type { ModelConfig } from './modelFolder';
 import { Sampler, type SamplingOptions } from './sampling';
@@ -49,6 +57,10 @@ export interface GenerateRequest {
   maxToolCalls?: number;
   /** False: detect calls but do not constrain their text (to measure the constraint and what it prevents). */
   constrainToolCalls?: boolean;
+  /** The feature asking ('chat', 'completion', 'explain', …): requests of one feature share a KV slot. Default 'chat'. */
+  slot?: string;
+  /** Who goes first when requests run at once (forwardGate.ts). Default interactive. */
+  priority?: 'interactive' | 'background' | 'idle';
 }
 
 /** 'tool-call': the model made a call (see GenerateResult.toolCall). */
@@ -69,6 +81,8 @@ export interface GenerateResult {
     promptTokens: number;
     /** Prompt tokens whose keys and values were reused from the previous turn. */
     reusedTokens: number;
+    /** Of those, the prompt head's read back from disk (prefixStore.ts). */
+    diskTokens?: number;
     completionTokens: number;
     /** Speculative decoding: tokens drafted from the prompt, and how many of them the model kept. */
     draftedTokens?: number;
@@ -99,6 +113,25 @@ export interface GeneratorOptions {
    * repeats its prompt. Default: on where the backend rewinds its cache for free.
    */
   speculative?: boolean;
+  /** KV slots (kvSlots.ts); default DEFAULT_SLOT_COUNT. */
+  slots?: number;
+  /** What the slots' cached positions may take together; default: no bound. */
+  kvBudgetBytes?: number;
+  /** Prompt heads on disk; none: heads are kept in memory only. */
+  prefixStore?: PrefixStore;
+  /** Where the generator says what it did that a user may want to know (a cache file rejected, a save failed). */
+  log?(message: string): void;
+}
+
+/** Heads shorter than this are cheap to compute and not worth a file. */
+export const MIN_STORED_HEAD = 16;
+
+/** One request's state while it runs: its slot, its turn at the gate, its draft. */
+interface Run {
+  slot: KvSlot;
+  ticket: GateTicket;
+  drafted?: Drafted;
+  stats: { drafted: number; accepted: number };
 }
 
 /** Tokens drafted and already fed after the last sampled one, each with the logits that follow it. */
@@ -111,12 +144,9 @@ interface Drafted {
 
 const now = () => performance.now();
 
-export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
+export { commonPrefixLength } from './kvSlots';
+
+const GATE_PRIORITY: Record<NonNullable<GenerateRequest['priority']>, GatePriority> = { interactive: 0, background: 1, idle: 2 };
 
 /** A request cancelled before its prompt was tokenized: nothing fed, nothing generated. */
 function cancelledWhileRendering(totalMs: number): GenerateResult {
@@ -128,8 +158,6 @@ function cancelledWhileRendering(totalMs: number): GenerateResult {
 }
 
 export class Generator {
-  /** The tokens whose keys and values are in the backend's cache, in order. */
-  private cached: number[] = [];
   readonly contextLength: number;
   private readonly prefillChunk: number;
   private readonly defaultMaxNewTokens: number;
@@ -139,8 +167,14 @@ export class Generator {
   private grammars: Promise<ToolCallGrammars> | undefined;
   private readonly speculative: boolean;
   private readonly draftLength = new DraftLength();
-  private drafted: Drafted | undefined;
-  private draftStats = { drafted: 0, accepted: 0 };
+  private readonly slots: KvSlots;
+  private readonly gate = new ForwardGate();
+  private readonly store: PrefixStore | undefined;
+  private readonly log: (message: string) => void;
+  /** Head tokens by the head's messages and tools (rendering 8 tool definitions twice per request adds up). */
+  private readonly heads = new Map<string, number[]>();
+  /** Head saves under way (the result goes out first; the file is written after). */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly backend: Backend,
@@ -154,6 +188,9 @@ export class Generator {
     this.replay = options.replay;
     this.xgrammar = options.xgrammar;
     this.speculative = options.speculative ?? backend.rewindIsFree === true;
+    this.slots = new KvSlots(options.slots ?? DEFAULT_SLOT_COUNT, backend.bytesPerPosition, options.kvBudgetBytes ?? Infinity);
+    this.store = options.prefixStore;
+    this.log = options.log ?? (() => {});
     const start = prompts.tokenizer.tokenToId('<|tool_call|>');
     const end = prompts.tokenizer.tokenToId('<|/tool_call|>');
     this.toolCallTokens = start !== undefined && end !== undefined ? { start, end } : undefined;
@@ -170,14 +207,26 @@ export class Generator {
     return this.grammars;
   }
 
+  /** The tokens the most recently used slot holds (tests, benchmarks). */
   get cachedTokens(): readonly number[] {
-    return this.cached;
+    return [...this.slots.slots].sort((a, b) => b.lastUsed - a.lastUsed)[0].tokens;
+  }
+
+  /** What each slot holds, for the status. */
+  cacheSummary(): { slots: SlotSummary[]; bytes: number } {
+    return { slots: this.slots.summary(), bytes: this.slots.usedBytes };
+  }
+
+  /** Head files still being written (tests wait for them). */
+  settled(): Promise<void> {
+    return this.saving;
   }
 
   async generate(request: GenerateRequest, signal: CancelSignal, events: GenerateEvents = {}): Promise<GenerateResult> {
     const start = now();
     const prompt = request.promptIds ?? await this.promptOf(request, signal);
     if (!prompt) return cancelledWhileRendering(now() - start);
+    const head = this.headLength(request, prompt);
     if (prompt.length === 0) throw new EngineError('internal', 'The prompt is empty.');
     if (prompt.length >= this.contextLength) {
       throw new EngineError('prompt-too-long',
@@ -194,10 +243,17 @@ export class Generator {
     const calls = request.responseSchema && !forced ? new SchemaDecoding(request.responseSchema, this.config.eosTokenIds, () => this.toolCallGrammars())
       : this.toolCallDecoding(forced ? { ...request, constrainToolCalls: false } : request);
     const speculate = this.speculative;
-    this.draftStats = { drafted: 0, accepted: 0 };
 
-    const reused = this.reusablePrefix(prompt);
-    let logits = await this.prefill(prompt.slice(reused), reused, signal, request.prefillChunk ?? this.prefillChunk);
+    const ticket: GateTicket = { priority: GATE_PRIORITY[request.priority ?? 'interactive'], streaming: false };
+    const { run, reused, fromDisk } = await this.begin(request.slot ?? 'chat', prompt, head, maxNew, ticket);
+    let logits: Float32Array | undefined;
+    try {
+      logits = await this.prefill(run, prompt, reused, head, signal, request.prefillChunk ?? this.prefillChunk);
+    } catch (e) {
+      this.finish(run, prompt.slice(0, head));
+      throw e;
+    }
+    ticket.streaming = true;
     const prefillMs = now() - start;
     const tokens = [...prompt];
     const generated: number[] = [];
@@ -248,11 +304,11 @@ export class Generator {
           break;
         }
         const room = Math.min(maxNew - generated.length, this.contextLength - tokens.length) - 1;
-        logits = await this.step(next, tokens, speculate ? Math.min(room, this.draftLength.value) : 0);
+        logits = await this.step(run, next, tokens, speculate ? Math.min(room, this.draftLength.value) : 0);
       }
     } finally {
       calls?.release();
-      this.dropDraft();
+      this.finish(run, prompt.slice(0, head));
     }
     const tail = decoder.flush();
     if (toolCall) toolCall.text += tail;
@@ -264,7 +320,8 @@ export class Generator {
       text, tokenIds: generated, finishReason, seed: sampler.seed, ...(toolCall ? { toolCall } : {}),
       usage: {
         promptTokens: prompt.length, reusedTokens: reused, completionTokens: generated.length,
-        draftedTokens: this.draftStats.drafted, acceptedDraftTokens: this.draftStats.accepted,
+        ...(fromDisk ? { diskTokens: fromDisk } : {}),
+        draftedTokens: run.stats.drafted, acceptedDraftTokens: run.stats.accepted,
       },
       timings: {
         timeToFirstTokenMs: (generated.length > 0 ? firstTokenAt : end) - start,
@@ -304,10 +361,35 @@ export class Generator {
     }, this.toolCallTokens, () => this.toolCallGrammars());
   }
 
-  /** Forgets the cache (e.g. before an unrelated request, or to measure a cold prefill). */
+  /** Forgets every slot's cache (e.g. before an unrelated request, or to measure a cold prefill). */
   reset(): void {
-    this.backend.truncate(0);
-    this.cached = [];
+    for (const slot of this.slots.slots) {
+      if (slot.busy) continue;
+      slot.tokens = [];
+      slot.label = '';
+    }
+  }
+
+  /**
+   * Computes a prompt head ahead of need (right after a load, at idle priority): the leading system messages and
+   * tools of `request`, read from disk when stored there, else prefilled and stored. Stops between chunks when
+   * `signal` comes. Resolves to where the head now is.
+   */
+  async warm(request: GenerateRequest, signal: CancelSignal): Promise<'memory' | 'disk' | 'computed' | 'cancelled' | 'none'> {
+    const head = this.headTokens(request.messages, request.tools);
+    if (!head || head.length < 2) return 'none';
+    if (this.slots.slots.some((s) => commonPrefixLength(s.tokens, head) === head.length)) return 'memory';
+    const ticket: GateTicket = { priority: GATE_PRIORITY.idle, streaming: false };
+    // The head plus one token, so that the head itself may be prefilled in full (the last prompt token is always fed).
+    const { run, reused, fromDisk } = await this.begin(request.slot ?? 'chat', [...head, -1], head.length, 0, ticket);
+    try {
+      if (fromDisk) return 'disk';
+      if (reused >= head.length) return 'memory';
+      const done = await this.prefill(run, head, reused, head.length, signal, this.prefillChunk);
+      return done ? 'computed' : 'cancelled';
+    } finally {
+      this.finish(run, head);
+    }
   }
 
   /** LongRoPE: sequences longer than the switch use other rotary factors, so their keys differ. */
@@ -315,28 +397,131 @@ export class Generator {
     return this.config.ropeSwitchLength !== undefined && length > this.config.ropeSwitchLength;
   }
 
-  /** How many leading prompt tokens can keep their cached keys and values. */
-  private reusablePrefix(prompt: readonly number[]): number {
-    if (this.usesLongRope(this.cached.length) !== this.usesLongRope(prompt.length)) return 0;
-    // At least one token must be fed to get the logits for the next one.
-    return Math.min(commonPrefixLength(this.cached, prompt), prompt.length - 1);
+  /**
+   * The tokens of the leading system messages and the tool definitions, as every prompt with them starts: the
+   * common prefix of two renders that differ only in the first user message.
+   */
+  private headTokens(messages: readonly ChatMessage[] | undefined, tools: readonly ToolDefinition[] | undefined): number[] | undefined {
+    const firstOther = messages?.findIndex((m) => m.role !== 'system') ?? 0;
+    const lead = messages?.slice(0, firstOther < 0 ? messages.length : firstOther) ?? [];
+    if (lead.length === 0 && !tools?.length) return undefined;
+    const key = JSON.stringify([lead, tools ?? []]);
+    let head = this.heads.get(key);
+    if (!head) {
+      const a = this.prompts.render([...lead, { role: 'user', content: 'a' }], tools).ids;
+      const b = this.prompts.render([...lead, { role: 'user', content: 'b' }], tools).ids;
+      head = a.slice(0, commonPrefixLength(a, b));
+      if (this.heads.size >= 32) this.heads.delete(this.heads.keys().next().value!);
+      this.heads.set(key, head);
+    }
+    return head;
   }
 
-  /** Feeds `tokens` after the first `keep` cached ones; returns the last logits, or undefined when cancelled. */
-  private async prefill(tokens: readonly number[], keep: number, signal: CancelSignal, chunkSize: number): Promise<Float32Array | undefined> {
-    this.backend.truncate(keep);
-    this.cached.length = keep;
+  /** How many leading tokens of `prompt` are its head (0: the caller rendered the prompt, or it has no head). */
+  private headLength(request: GenerateRequest, prompt: readonly number[]): number {
+    if (request.promptIds || request.prompt !== undefined || !request.messages?.length) return 0;
+    const head = this.headTokens(request.messages, request.tools);
+    if (!head || head.length >= prompt.length || commonPrefixLength(head, prompt) < head.length) return 0;
+    return head.length;
+  }
+
+  /**
+   * Takes a slot for a request and makes it hold as much of `prompt` as can be had without computing: what the slot
+   * holds, a longer prefix another slot holds (copied), or the head from disk. Idle slots past the memory budget
+   * are emptied. Everything that touches the backend runs inside the gate.
+   */
+  private async begin(label: string, prompt: readonly number[], head: number, maxNew: number, ticket: GateTicket): Promise<{ run: Run; reused: number; fromDisk: number }> {
+    return this.gate.run(ticket, () => {
+      const choice = this.slots.acquire(label, prompt);
+      if (!choice) throw new EngineError('busy', 'Every KV cache slot is in use. Try again when an answer is done.');
+      const { slot } = choice;
+      const run: Run = { slot, ticket, stats: { drafted: 0, accepted: 0 } };
+      try {
+        if (choice.copyFrom) {
+          this.backend.copySlot(choice.copyFrom.slot.index, slot.index, choice.copyFrom.length);
+          slot.tokens = choice.copyFrom.slot.tokens.slice(0, choice.copyFrom.length);
+        }
+        this.backend.selectSlot(slot.index);
+        for (const idle of this.slots.evictionsFor(slot, Math.min(this.contextLength, prompt.length + maxNew))) {
+          this.backend.freeSlot(idle.index);
+          idle.tokens = [];
+        }
+        // At least one token must be fed to get the logits for the next one; and keys computed under one set of
+        // LongRoPE factors cannot serve a sequence under the other.
+        let reused = this.usesLongRope(slot.tokens.length) !== this.usesLongRope(prompt.length) ? 0
+          : Math.min(commonPrefixLength(slot.tokens, prompt), prompt.length - 1);
+        let fromDisk = 0;
+        if (this.store && head >= MIN_STORED_HEAD && reused < head && !this.usesLongRope(prompt.length)) {
+          const headTokens = prompt.slice(0, head);
+          const outcome = this.store.load(headTokens);
+          if (outcome.problem) this.log(`Prompt cache: ${outcome.problem}.`);
+          if (outcome.data) {
+            this.backend.importPositions(outcome.data, head);
+            slot.tokens = headTokens;
+            reused = fromDisk = head;
+          }
+        }
+        slot.tokens.length = reused;
+        return { run, reused, fromDisk };
+      } catch (e) {
+        this.slots.release(slot);
+        throw e;
+      }
+    });
+  }
+
+  /** The request is over: its draft dropped, its slot free again, its head stored if it was not. */
+  private finish(run: Run, head: number[]): void {
+    this.dropDraft(run);
+    this.slots.release(run.slot);
+    if (this.store && head.length >= MIN_STORED_HEAD && !this.store.has(head)) {
+      const store = this.store;
+      // After the result is out (setImmediate runs after the worker has posted it).
+      this.saving = this.saving.then(() => new Promise((go) => setImmediate(go))).then(() => this.saveHead(store, run.slot, head)).catch((e) => {
+        this.log(`Prompt cache: could not store a prompt head: ${(e as Error).message}`);
+      });
+    }
+  }
+
+  private async saveHead(store: PrefixStore, slot: KvSlot, head: number[]): Promise<void> {
+    const data = await this.gate.run({ priority: GATE_PRIORITY.idle, streaming: true }, () => {
+      // The slot may have moved on (another request, an eviction, the LongRoPE switch) since: then there is nothing to store.
+      if (commonPrefixLength(slot.tokens, head) < head.length || this.usesLongRope(slot.tokens.length) || store.has(head)) return undefined;
+      this.backend.selectSlot(slot.index);
+      return this.backend.exportPositions(head.length);
+    });
+    if (data) await store.save(head, data);
+  }
+
+  /** Runs `tokens` after what `run`'s slot holds (inside the gate) and records them as held. */
+  private forward(run: Run, tokens: readonly number[], options?: { allPositions?: boolean }): Promise<Float32Array> {
+    return this.gate.run(run.ticket, async () => {
+      this.backend.selectSlot(run.slot.index);
+      this.backend.truncate(run.slot.tokens.length);
+      const logits = await this.backend.forward(tokens, options);
+      run.slot.tokens.push(...tokens);
+      return logits;
+    });
+  }
+
+  /**
+   * Feeds `prompt` from position `from` on; returns the last logits, or undefined when cancelled. The head (its first
+   * `head` positions) is fed in chunks of its own, so its keys and values are the same whether it was computed now or
+   * read back from disk.
+   */
+  private async prefill(run: Run, prompt: readonly number[], from: number, head: number, signal: CancelSignal, chunkSize: number): Promise<Float32Array | undefined> {
+    run.slot.tokens.length = from;
     let logits: Float32Array | undefined;
-    let i = 0;
-    while (i < tokens.length) {
+    let i = from;
+    const end = prompt.length;
+    while (i < end) {
       if (signal.aborted) return undefined;
       // From an empty cache, a long-RoPE sequence must go in one pass: the graph picks the long factors only
       // when the whole sequence it sees is past the switch.
-      const oneShot = this.cached.length === 0 && this.usesLongRope(tokens.length);
-      const chunk = tokens.slice(i, oneShot ? tokens.length : i + chunkSize);
-      logits = await this.backend.forward(chunk);
-      this.cached.push(...chunk);
-      i += chunk.length;
+      const oneShot = i === 0 && this.usesLongRope(prompt.length);
+      const stop = oneShot ? end : Math.min(end, i + chunkSize, i < head ? head : end);
+      logits = await this.forward(run, prompt.slice(i, stop));
+      i = stop;
     }
     return logits;
   }
@@ -347,57 +532,47 @@ export class Generator {
    * (promptLookup.ts) go into the same forward pass; while the sampler keeps picking them, their logits are
    * already there and no pass runs. The first pick that differs drops the rest of the draft from the cache.
    */
-  private async step(token: number, sequence: readonly number[], draft = 0): Promise<Float32Array> {
-    const ready = this.takeDrafted(token);
+  private async step(run: Run, token: number, sequence: readonly number[], draft = 0): Promise<Float32Array> {
+    const ready = this.takeDrafted(run, token);
     if (ready) return ready;
-    if (this.usesLongRope(sequence.length) && !this.usesLongRope(this.cached.length)) {
-      this.reset();
-      const logits = await this.backend.forward(sequence);
-      this.cached.push(...sequence);
-      return logits;
+    if (this.usesLongRope(sequence.length) && !this.usesLongRope(run.slot.tokens.length)) {
+      run.slot.tokens = [];
+      return this.forward(run, sequence);
     }
     // A draft never crosses the LongRoPE switch: the positions past it need the long factors.
     const guess = draft > 0 && !this.usesLongRope(sequence.length + draft) ? lookupDraft(sequence, draft) : [];
-    if (guess.length === 0) {
-      const logits = await this.backend.forward([token]);
-      this.cached.push(token);
-      return logits;
-    }
-    const rows = await this.backend.forward([token, ...guess], { allPositions: true });
-    this.cached.push(token, ...guess);
+    if (guess.length === 0) return this.forward(run, [token]);
+    const rows = await this.forward(run, [token, ...guess], { allPositions: true });
     const width = rows.length / (guess.length + 1);
     const row = (i: number) => rows.subarray(i * width, (i + 1) * width);
-    this.drafted = { tokens: guess, rows: guess.map((_, i) => row(i + 1)), taken: 0 };
-    this.draftStats.drafted += guess.length;
+    run.drafted = { tokens: guess, rows: guess.map((_, i) => row(i + 1)), taken: 0 };
+    run.stats.drafted += guess.length;
     return row(0);
   }
 
   /** The logits after `token` when it is the next drafted one (already fed); otherwise the draft is dropped. */
-  private takeDrafted(token: number): Float32Array | undefined {
-    const d = this.drafted;
+  private takeDrafted(run: Run, token: number): Float32Array | undefined {
+    const d = run.drafted;
     if (!d) return undefined;
     if (d.tokens[d.taken] !== token) {
-      this.dropDraft();
+      this.dropDraft(run);
       return undefined;
     }
     const row = d.rows[d.taken++];
-    this.draftStats.accepted++;
+    run.stats.accepted++;
     if (d.taken === d.tokens.length) {
       this.draftLength.update(d.tokens.length, d.taken);
-      this.drafted = undefined;
+      run.drafted = undefined;
     }
     return row;
   }
 
-  /** Forgets the drafted tokens the sampler did not take, in the cache too. */
-  private dropDraft(): void {
-    const d = this.drafted;
+  /** Forgets the drafted tokens the sampler did not take (the backend drops them before the slot's next pass). */
+  private dropDraft(run: Run): void {
+    const d = run.drafted;
     if (!d) return;
-    this.drafted = undefined;
+    run.drafted = undefined;
     this.draftLength.update(d.tokens.length, d.taken);
-    const keep = this.cached.length - (d.tokens.length - d.taken);
-    this.backend.truncate(keep);
-    this.cached.length = keep;
+    run.slot.tokens.length -= d.tokens.length - d.taken;
   }
-
 }

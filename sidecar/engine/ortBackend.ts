@@ -18,10 +18,20 @@ export interface OrtBackendOptions {
   providers?: readonly string[];
 }
 
+/** One KV slot: every layer's keys and values as tensors [1, kvHeads, length, headSize]. */
+interface Slot {
+  keys: ort.Tensor[];
+  values: ort.Tensor[];
+  length: number;
+}
+
 export class OrtBackend implements Backend {
   private pastKeys: ort.Tensor[];
   private pastValues: ort.Tensor[];
   private length = 0;
+  /** The slots not selected; the selected one is the fields above. */
+  private readonly parked = new Map<number, Slot>();
+  private selected = 0;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -49,6 +59,81 @@ export class OrtBackend implements Backend {
 
   get cachedLength(): number {
     return this.length;
+  }
+
+  get bytesPerPosition(): number {
+    const { numKvHeads, headSize, numLayers, kvType } = this.config;
+    return 2 * numLayers * numKvHeads * headSize * (kvType === 'float16' ? 2 : 4);
+  }
+
+  selectSlot(index: number): void {
+    if (index === this.selected) return;
+    this.parked.set(this.selected, { keys: this.pastKeys, values: this.pastValues, length: this.length });
+    const slot = this.parked.get(index) ?? this.emptySlot();
+    this.parked.delete(index);
+    ({ keys: this.pastKeys, values: this.pastValues, length: this.length } = slot);
+    this.selected = index;
+  }
+
+  copySlot(from: number, to: number, length: number): void {
+    const source = this.slotAt(from);
+    const count = Math.min(length, source.length);
+    const copy: Slot = count === 0 ? this.emptySlot() : {
+      keys: source.keys.map((t) => this.sliceKv(t, count)),
+      values: source.values.map((t) => this.sliceKv(t, count)),
+      length: count,
+    };
+    if (to === this.selected) ({ keys: this.pastKeys, values: this.pastValues, length: this.length } = copy);
+    else this.parked.set(to, copy);
+  }
+
+  freeSlot(index: number): void {
+    if (index === this.selected) throw new Error('freeSlot: the selected slot cannot be freed');
+    this.parked.delete(index);
+  }
+
+  exportPositions(length: number): Uint8Array {
+    const count = Math.min(length, this.length);
+    const out = new Uint8Array(count * this.bytesPerPosition);
+    let at = 0;
+    for (let l = 0; l < this.pastKeys.length; l++) {
+      for (const t of [this.pastKeys[l], this.pastValues[l]]) {
+        const part = this.sliceKv(t, count).data as Float32Array | Uint16Array;
+        out.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
+        at += part.byteLength;
+      }
+    }
+    return out;
+  }
+
+  importPositions(data: Uint8Array, length: number): void {
+    if (data.byteLength !== length * this.bytesPerPosition) throw new Error(`importPositions: ${data.byteLength} bytes are not ${length} positions`);
+    const { numKvHeads, headSize, kvType } = this.config;
+    const bytes = numKvHeads * length * headSize * (kvType === 'float16' ? 2 : 4);
+    let at = 0;
+    const next = () => {
+      const copy = data.slice(at, at + bytes); // its own, aligned buffer
+      at += bytes;
+      const values = kvType === 'float16' ? new Uint16Array(copy.buffer) : new Float32Array(copy.buffer);
+      return new ort.Tensor(kvType, values, [1, numKvHeads, length, headSize]);
+    };
+    const keys: ort.Tensor[] = [];
+    const values: ort.Tensor[] = [];
+    for (let l = 0; l < this.pastKeys.length; l++) {
+      keys.push(next());
+      values.push(next());
+    }
+    this.pastKeys = keys;
+    this.pastValues = values;
+    this.length = length;
+  }
+
+  private slotAt(index: number): Slot {
+    return index === this.selected ? { keys: this.pastKeys, values: this.pastValues, length: this.length } : (this.parked.get(index) ?? this.emptySlot());
+  }
+
+  private emptySlot(): Slot {
+    return { keys: this.config.io.pastKeys.map(() => this.emptyKv()), values: this.config.io.pastValues.map(() => this.emptyKv()), length: 0 };
   }
 
   private emptyKv(): ort.Tensor {
@@ -117,6 +202,7 @@ export class OrtBackend implements Backend {
     const { numKvHeads, headSize } = this.config;
     const src = t.data as Float32Array | Uint16Array;
     const oldLength = t.dims[2];
+    if (length === oldLength) return new ort.Tensor(t.type as 'float32' | 'float16', src.slice(), [...t.dims]);
     const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(numKvHeads * length * headSize);
     for (let h = 0; h < numKvHeads; h++) {
       dst.set(src.subarray(h * oldLength * headSize, (h * oldLength + length) * headSize), h * length * headSize);

@@ -7,13 +7,16 @@ import { Generator } from './generate';
 import { readModelFolder } from './modelFolder';
 import { PromptBuilder } from '../prompt/promptBuilder';
 import { ReplayScript } from './replay';
-import type { HostMessage, LoadOptions, ModelInfo, WorkerMessage } from './workerProtocol';
+import { PrefixStore, modelFingerprint } from './prefixStore';
+import { prefixCacheFolder } from '../../common/prefixCachePath';
+import { DEFAULT_PREFIX_CACHE_BYTES, type HostMessage, type LoadOptions, type ModelInfo, type WorkerMessage } from './workerProtocol';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread.');
 const port = parentPort;
 const post = (message: WorkerMessage) => port.postMessage(message);
 
-let loaded: { generator: Generator; backend: Backend } | undefined;
+let loaded: { generator: Generator; backend: Backend; budgetBytes?: number } | undefined;
+const heads = { fromDisk: 0, computed: 0 };
 
 async function load(id: number, dir: string, options: LoadOptions): Promise<ModelInfo> {
   const started = performance.now();
@@ -29,8 +32,23 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   const { backend, fallbacks, backendReason, warnings } = await createBackend(folder, options);
   // TEST DOUBLE: given a replay file, answers are canned replies (replay.ts); the log says so.
   const replay = options.replayFile ? ReplayScript.fromFile(options.replayFile) : undefined;
-  const generator = new Generator(backend, prompts, folder.config, { ...options, replay });
-  loaded = { generator, backend };
+  // Prompt heads on disk, keyed by what their values depend on (prefixStore.ts). Not with the replay double: its
+  // answers are not the model's anyway.
+  const prefixStore = options.prefixCacheDir && !replay ? new PrefixStore(prefixCacheFolder(options.prefixCacheDir, folder.dir), {
+    model: modelFingerprint(folder.dir),
+    backend: backend.info.name,
+    executionProvider: backend.info.executionProvider,
+    threads: options.threads ?? 0,
+    kvType: folder.config.kvType,
+    bytesPerPosition: backend.bytesPerPosition,
+  }, options.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES) : undefined;
+  const generator = new Generator(backend, prompts, folder.config, {
+    ...options, replay, prefixStore, kvBudgetBytes: options.kvCacheBytes,
+    log: (message) => post({ kind: 'log', message }),
+  });
+  loaded = { generator, backend, budgetBytes: options.kvCacheBytes };
+  heads.fromDisk = heads.computed = 0;
+  postCache();
   return {
     dir: folder.dir,
     backend: backend.info.name,
@@ -50,6 +68,12 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   };
 }
 
+/** Tells the host what the KV slots hold (the status shows it). */
+function postCache(): void {
+  if (!loaded) return;
+  post({ kind: 'cache', status: { ...loaded.generator.cacheSummary(), budgetBytes: loaded.budgetBytes, heads: { ...heads } } });
+}
+
 function model(): Generator {
   if (!loaded) throw new EngineError('no-model', 'No model is loaded. Select a model folder first.');
   return loaded.generator;
@@ -62,9 +86,27 @@ async function handle(message: HostMessage): Promise<unknown> {
     case 'generate': {
       const flag = new Int32Array(message.cancel);
       const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
-      return model().generate(message.request, signal, {
-        onText: (text, tokens) => post({ kind: 'text', id: message.id, text, tokens }),
-      });
+      try {
+        const result = await model().generate(message.request, signal, {
+          onText: (text, tokens) => post({ kind: 'text', id: message.id, text, tokens }),
+        });
+        if (result.usage.diskTokens) heads.fromDisk++;
+        return result;
+      } finally {
+        postCache();
+      }
+    }
+    case 'warm': {
+      const flag = new Int32Array(message.cancel);
+      const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
+      try {
+        const where = await model().warm(message.request, signal);
+        if (where === 'disk') heads.fromDisk++;
+        if (where === 'computed') heads.computed++;
+        return where;
+      } finally {
+        postCache();
+      }
     }
     case 'prompt':
       return model().prompts.render(message.messages, message.tools);
@@ -75,16 +117,14 @@ async function handle(message: HostMessage): Promise<unknown> {
   }
 }
 
-// One message at a time: the host already queues, this keeps the KV cache safe even if it did not.
-let queue = Promise.resolve();
-port.on('message', (message: HostMessage) => {
-  queue = queue.then(async () => {
-    try {
-      const value = await handle(message);
-      post({ kind: 'done', id: message.id, value: value as never });
-    } catch (e) {
-      const error = e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e));
-      post({ kind: 'failed', id: message.id, error: error.toJSON() });
-    }
-  });
+// Requests run at once: the host's scheduler decides which may (a load runs alone), and the generator's gate
+// makes their forward passes take turns on the model.
+port.on('message', async (message: HostMessage) => {
+  try {
+    const value = await handle(message);
+    post({ kind: 'done', id: message.id, value: value as never });
+  } catch (e) {
+    const error = e instanceof EngineError ? e : new EngineError('internal', (e as Error)?.message ?? String(e));
+    post({ kind: 'failed', id: message.id, error: error.toJSON() });
+  }
 });

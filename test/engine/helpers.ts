@@ -17,6 +17,12 @@ export class RecordingBackend implements Backend {
   }
   truncate(length: number) { this.inner.truncate(length); }
   release() { return this.inner.release(); }
+  get bytesPerPosition() { return this.inner.bytesPerPosition; }
+  selectSlot(slot: number) { this.inner.selectSlot(slot); }
+  copySlot(from: number, to: number, length: number) { this.inner.copySlot(from, to, length); }
+  freeSlot(slot: number) { this.inner.freeSlot(slot); }
+  exportPositions(length: number) { return this.inner.exportPositions(length); }
+  importPositions(data: Uint8Array, length: number) { this.inner.importPositions(data, length); }
 }
 
 /**

@@ -53,13 +53,16 @@ export class NativeBackend implements Backend {
   /** ORT's default allocator: a process-wide singleton, never released. */
   private allocator: Pointer = null;
   private binding: Pointer = null;
-  /** Per layer: keys at 2l, values at 2l + 1. Each OrtValue is bound as both past and present. */
-  private readonly kv: Array<{ buffer: NativeBuffer; value: Pointer }> = [];
+  /**
+   * KV slots (backend.ts): per slot, per layer keys at 2l and values at 2l + 1, each an OrtValue over a buffer for
+   * the whole context. The selected slot's are bound as both past and present; an empty slot has no buffers yet.
+   */
+  private readonly slots: Array<{ kv: Array<{ buffer: NativeBuffer; value: Pointer }>; length: number }> = [];
+  private selected = 0;
   private logits: { buffer: NativeBuffer; value: Pointer; view: Float32Array | Uint16Array } | undefined;
   /** Whether `logits` is the buffer bound to the logits output now (else ORT allocates it). */
   private logitsBound = false;
   private readonly feeds: { ids?: Feed; mask?: Feed; positions?: Feed; keep?: Feed } = {};
-  private length = 0;
   private released = false;
   private profiling = false;
 
@@ -85,6 +88,99 @@ export class NativeBackend implements Backend {
 
   get cachedLength(): number {
     return this.length;
+  }
+
+  /** The selected slot's length. */
+  private get length(): number {
+    return this.slots[this.selected]?.length ?? 0;
+  }
+
+  private set length(value: number) {
+    this.slot(this.selected).length = value;
+  }
+
+  get bytesPerPosition(): number {
+    const { numKvHeads, headSize, numLayers, kvType } = this.config;
+    return 2 * numLayers * numKvHeads * headSize * (kvType === 'float16' ? 2 : 4);
+  }
+
+  /** Slot `index`, its buffers allocated (zeroed pages cost no memory until written). */
+  private slot(index: number): { kv: Array<{ buffer: NativeBuffer; value: Pointer }>; length: number } {
+    let slot = this.slots[index];
+    if (slot?.kv.length) return slot;
+    slot ??= this.slots[index] = { kv: [], length: 0 };
+    const { numKvHeads, headSize, numLayers, kvType } = this.config;
+    const bytes = numKvHeads * this.maxLength * headSize * (kvType === 'float16' ? 2 : 4);
+    for (let i = 0; i < 2 * numLayers; i++) {
+      const buffer = new NativeBuffer(bytes);
+      slot.kv.push({ buffer, value: null });
+      slot.kv[i].value = this.tensor(buffer, ElementType[kvType], [1, numKvHeads, this.maxLength, headSize]);
+    }
+    return slot;
+  }
+
+  selectSlot(index: number): void {
+    if (index === this.selected && this.slots[index]?.kv.length) return;
+    this.selected = index;
+    this.slot(index);
+    if (this.binding) this.bindKv(this.binding);
+  }
+
+  copySlot(from: number, to: number, length: number): void {
+    const source = this.slot(from);
+    const target = this.slot(to);
+    const count = Math.min(length, source.length);
+    for (let i = 0; i < source.kv.length; i++) {
+      this.forEachHead(count, (offset, bytes) => {
+        new Uint8Array(target.kv[i].buffer.buffer, offset, bytes).set(new Uint8Array(source.kv[i].buffer.buffer, offset, bytes));
+      });
+    }
+    target.length = count;
+  }
+
+  freeSlot(index: number): void {
+    if (index === this.selected) throw new Error('freeSlot: the selected slot cannot be freed');
+    const slot = this.slots[index];
+    if (!slot) return;
+    for (const { value, buffer } of slot.kv) {
+      if (value) this.api.fn.ReleaseValue(value);
+      buffer.free();
+    }
+    slot.kv = [];
+    slot.length = 0;
+  }
+
+  exportPositions(length: number): Uint8Array {
+    const count = Math.min(length, this.length);
+    const out = new Uint8Array(count * this.bytesPerPosition);
+    let at = 0;
+    for (const { buffer } of this.slot(this.selected).kv) {
+      this.forEachHead(count, (offset, bytes) => {
+        out.set(new Uint8Array(buffer.buffer, offset, bytes), at);
+        at += bytes;
+      });
+    }
+    return out;
+  }
+
+  importPositions(data: Uint8Array, length: number): void {
+    if (length > this.maxLength) throw new EngineError('prompt-too-long', `${length} positions do not fit the ${this.maxLength} the KV cache holds.`);
+    if (data.byteLength !== length * this.bytesPerPosition) throw new Error(`importPositions: ${data.byteLength} bytes are not ${length} positions`);
+    let at = 0;
+    for (const { buffer } of this.slot(this.selected).kv) {
+      this.forEachHead(length, (offset, bytes) => {
+        new Uint8Array(buffer.buffer, offset, bytes).set(data.subarray(at, at + bytes));
+        at += bytes;
+      });
+    }
+    this.length = length;
+  }
+
+  /** Each head's first `positions` rows in a [1, kvHeads, maxLength, headSize] buffer: byte offset and length. */
+  private forEachHead(positions: number, visit: (offset: number, bytes: number) => void): void {
+    const { numKvHeads, headSize, kvType } = this.config;
+    const row = headSize * (kvType === 'float16' ? 2 : 4);
+    for (let h = 0; h < numKvHeads; h++) visit(h * this.maxLength * row, positions * row);
   }
 
   // ORT's own defaults stay (threads = physical cores, spinning on, arena and memory patterns on, all graph
@@ -118,14 +214,8 @@ export class NativeBackend implements Backend {
     this.memoryInfo = api.callOut('CreateCpuMemoryInfo', ARENA_ALLOCATOR, MEM_TYPE_DEFAULT);
     this.checkInputs();
 
-    const { numKvHeads, headSize, numLayers, vocabSize, io } = config;
-    const kvType = ElementType[config.kvType];
-    const kvBytes = numKvHeads * this.maxLength * headSize * (config.kvType === 'float16' ? 2 : 4);
-    for (let i = 0; i < 2 * numLayers; i++) {
-      const buffer = new NativeBuffer(kvBytes);
-      this.kv.push({ buffer, value: null });
-      this.kv[i].value = this.tensor(buffer, kvType, [1, numKvHeads, this.maxLength, headSize]);
-    }
+    const { vocabSize, io } = config;
+    this.slot(0);
     const logitsBuffer = new NativeBuffer(vocabSize * (config.logitsType === 'float16' ? 2 : 4));
     this.logits = {
       buffer: logitsBuffer,
@@ -181,18 +271,25 @@ export class NativeBackend implements Backend {
     try {
       // Bound first, so that it is output 0 of GetBoundOutputValues.
       api.call('BindOutput', binding, io.logits, this.logits!.value);
-      for (let l = 0; l < io.pastKeys.length; l++) {
-        api.call('BindInput', binding, io.pastKeys[l], this.kv[2 * l].value);
-        api.call('BindOutput', binding, io.presentKeys[l], this.kv[2 * l].value);
-        api.call('BindInput', binding, io.pastValues[l], this.kv[2 * l + 1].value);
-        api.call('BindOutput', binding, io.presentValues[l], this.kv[2 * l + 1].value);
-      }
+      this.bindKv(binding);
     } catch (e) {
       api.fn.ReleaseIoBinding(binding);
       throw e;
     }
     this.logitsBound = true;
     return binding;
+  }
+
+  /** Binds the selected slot's keys and values as past and present (binding again replaces the previous slot's). */
+  private bindKv(binding: Pointer): void {
+    const { api, config: { io } } = this;
+    const kv = this.slot(this.selected).kv;
+    for (let l = 0; l < io.pastKeys.length; l++) {
+      api.call('BindInput', binding, io.pastKeys[l], kv[2 * l].value);
+      api.call('BindOutput', binding, io.presentKeys[l], kv[2 * l].value);
+      api.call('BindInput', binding, io.pastValues[l], kv[2 * l + 1].value);
+      api.call('BindOutput', binding, io.presentValues[l], kv[2 * l + 1].value);
+    }
   }
 
   /** Binds a feed with the given shape. The binding keeps its own reference, so our handle goes at once. */
@@ -295,7 +392,7 @@ export class NativeBackend implements Backend {
     if (this.length !== 0) throw new Error('fillForBenchmark: the cache must be empty');
     if (length > this.maxLength) throw new EngineError('prompt-too-long', `${length} positions do not fit the ${this.maxLength} reserved`);
     const { numKvHeads, headSize, kvType } = this.config;
-    for (const { buffer } of this.kv) {
+    for (const { buffer } of this.slot(this.selected).kv) {
       const all = kvType === 'float16' ? new Uint16Array(buffer.buffer) : new Float32Array(buffer.buffer);
       for (let h = 0; h < numKvHeads; h++) {
         const start = h * this.maxLength * headSize; // [1, kvHeads, maxLength, headSize]
@@ -316,16 +413,16 @@ export class NativeBackend implements Backend {
     const { fn } = this.api;
     // The binding holds references to our OrtValues; the OrtValues point into our buffers: free in that order.
     if (this.binding) fn.ReleaseIoBinding(this.binding);
-    for (const { value } of this.kv) if (value) fn.ReleaseValue(value);
+    for (const slot of this.slots) for (const { value } of slot?.kv ?? []) if (value) fn.ReleaseValue(value);
     if (this.logits?.value) fn.ReleaseValue(this.logits.value);
     if (this.session) fn.ReleaseSession(this.session);
     if (this.memoryInfo) fn.ReleaseMemoryInfo(this.memoryInfo);
     if (this.env) fn.ReleaseEnv(this.env);
-    for (const { buffer } of this.kv) buffer.free();
+    for (const slot of this.slots) for (const { buffer } of slot?.kv ?? []) buffer.free();
     this.logits?.buffer.free();
     for (const feed of Object.values(this.feeds)) feed?.buffer.free();
     this.binding = this.session = this.memoryInfo = this.env = null;
-    this.kv.length = 0;
+    this.slots.length = 0;
     this.logits = undefined;
   }
 }
