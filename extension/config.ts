@@ -16,7 +16,7 @@ function setting<K extends SettingName>(key: K): (typeof SETTING_DEFAULTS)[K] {
 }
 
 /** The settings that decide what is loaded: a change to any of them reloads the model. */
-export const LOAD_SETTINGS = ['modelPath', 'executionProvider', 'contextLength', 'threads'] as const;
+export const LOAD_SETTINGS = ['modelPath', 'executionProvider', 'contextLength', 'threads', 'kvCacheMemory'] as const;
 
 /** The settings that decide which engine the sidecar runs: a change to any of them restarts the sidecar. */
 export const ENGINE_SETTINGS = ['engine', 'remote.url', 'remote.model', 'remote.api'] as const;
@@ -68,6 +68,8 @@ export interface LoadSettings {
   /** Undefined: the engine's default. */
   contextLength: number | undefined;
   threads: number | undefined;
+  /** MiB for the KV caches; 0: no bound. */
+  kvCacheMemory: number;
 }
 
 export interface TurnSettings {
@@ -97,6 +99,7 @@ export function readLoadSettings(): LoadSettings {
     // At most this machine's CPU threads (the sidecar refuses more: they only wait on each other); the setting may
     // come from a workspace's settings.
     threads: ((n) => (n === undefined ? undefined : Math.min(n, os.availableParallelism())))(positive(setting('threads'))),
+    kvCacheMemory: ((n: number) => (Number.isFinite(n) && n >= 0 ? Math.floor(n) : SETTING_DEFAULTS.kvCacheMemory))(setting('kvCacheMemory')),
   };
 }
 
@@ -133,7 +136,7 @@ export function readToolSettings(): ToolSettings {
 /** Same load settings: nothing to reload. */
 export function sameLoad(a: LoadSettings, b: LoadSettings): boolean {
   return a.location?.dir === b.location?.dir && a.executionProvider === b.executionProvider &&
-    a.contextLength === b.contextLength && a.threads === b.threads;
+    a.contextLength === b.contextLength && a.threads === b.threads && a.kvCacheMemory === b.kvCacheMemory;
 }
 
 /** `phiLocal.serve.port`: where Phi: Start OpenAI-Compatible Server listens. */
@@ -205,4 +208,9 @@ export function readExplainCodeLens(): boolean {
 /** `phiLocal.instructions.enabled`: the project's instruction files (AGENTS.md, …) go into the system prompt. */
 export function readInstructionsEnabled(): boolean {
   return setting('instructions.enabled') !== false;
+}
+
+/** `phiLocal.workspaceIndex.enabled`: the local index of the workspace that `@workspace` questions are answered from. */
+export function readWorkspaceIndexEnabled(): boolean {
+  return setting('workspaceIndex.enabled') !== false;
 }

@@ -1,6 +1,7 @@
 // Which engine the sidecar runs (`phiLocal.engine`): the local model, or a remote OpenAI-compatible server
 // (`phiLocal.remote.url`, `phiLocal.remote.model`, the API key in VS Code's SecretStorage). Nothing leaves the machine
 // until the user has agreed, once per server, that code and conversations go to it.
+import { prefixCacheRoot } from '../common/prefixCachePath';
 import * as vscode from 'vscode';
 import { networkEnv } from '../common/network';
 import { readEngineSettings, type EngineSettings } from './config';
@@ -37,7 +38,8 @@ export class EngineLaunch {
    */
   async resolve(): Promise<SidecarLaunch> {
     const s = this.settings();
-    if (s.engine !== 'remote') return { args: [], env: {} };
+    // The local engine keeps prompt heads' keys and values in the extension's storage (deleted with their model).
+    if (s.engine !== 'remote') return { args: [], env: { PHI_LOCAL_PREFIX_CACHE: prefixCacheRoot(this.context.globalStorageUri.fsPath) } };
     if (!s.remoteUrl) throw new RemoteNotAllowedError('phiLocal.engine is "remote" but phiLocal.remote.url is empty: set the server\'s URL (e.g. http://gpu-box:8000/v1).');
     let server: string;
     try {

@@ -23,10 +23,15 @@ import { EngineLaunch } from './engineLaunch';
 import { registerEditorFeatures } from './inline/editorFeatures';
 import { pickRemoteModel } from './remoteModelPicker';
 import { ServeEndpoint } from './serveEndpoint';
+import { PromptWarmer } from './promptWarmer';
+import { SYSTEM_PROMPT } from './chat/conversation';
+import { REFACTOR_SYSTEM_PROMPT } from './refactor/refactorActions';
 import { SidecarClient } from './sidecarClient';
 import { showMenu, StatusBar } from './status';
 import { ToolRunner } from './tools/toolRunner';
 import { InstructionsReader, setInstructionsReader } from './instructions/instructionsReader';
+import { WorkspaceIndexService } from './workspaceIndex/indexService';
+import { registerTerminalFeatures } from './terminal/terminalCommands';
 
 let running: { sidecar: SidecarClient; store: ConversationStore } | undefined;
 
@@ -51,13 +56,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
   const tools = new ToolRunner(log, () => editors.targetEditor);
   const instructions = new InstructionsReader(log);
   setInstructionsReader(instructions);
-  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo, tools, instructions);
+  const workspaceIndex = new WorkspaceIndexService(log); // @workspace in the chat: the local index of the workspace
+  context.subscriptions.push(workspaceIndex);
+  const controller = new ChatController(store, sidecar, models, editors, actions, log, context.workspaceState, demo, tools, instructions, workspaceIndex);
   const chatView = new ChatViewProvider(context.extensionUri, controller);
   const history = new HistoryProvider(store);
   const statusBar = new StatusBar(sidecar, models, demo);
   const endpoint = new ServeEndpoint(sidecar, models, log);
+  // The prompts' heads computed after each load, ahead of the first chat, Explain or refactor (the sidecar keeps them).
+  const warmer = new PromptWarmer(sidecar, models, async () => [
+    await controller.newChatHead(),
+    { feature: 'explain', messages: [{ role: 'system', content: SYSTEM_PROMPT }] },
+    { feature: 'refactor', messages: [{ role: 'system', content: REFACTOR_SYSTEM_PROMPT }] },
+  ], log);
   context.subscriptions.push(
-    sidecar, models, editors, actions, tools, instructions, controller, history, endpoint,
+    sidecar, models, editors, actions, tools, instructions, controller, history, endpoint, warmer,
     { dispose: () => setInstructionsReader(undefined) },
     { dispose: () => void store.flush() },
     statusBar,
@@ -105,6 +118,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     'phiLocal.startServer': () => endpoint.start(),
     'phiLocal.stopServer': () => endpoint.stop(),
     'phiLocal.stop': () => controller.stop(),
+    'phiLocal.chooseTools': () => controller.chooseTools(),
     'phiLocal.showMenu': () => showMenu(controller.generating),
     'phiLocal.openConversation': async (id: string) => {
       if (typeof id !== 'string') return;
@@ -122,6 +136,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PhiLoc
     await openChat();
     controller.openConversation(conversation.id);
   });
+  registerTerminalFeatures(context, sidecar, models, log, { chat: controller, editors, openChat });
 
   void vscode.commands.executeCommand('setContext', 'phiLocal.generating', false);
   log.info(`Phi Local activated${demo ? ' (demo model)' : ''}. The sidecar starts when the chat first needs it.`);

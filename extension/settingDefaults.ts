@@ -11,6 +11,8 @@ export const SETTING_DEFAULTS = {
   // 0: the engine's default (the model's context, ONNX Runtime's thread count).
   'contextLength': 0,
   'threads': 0,
+  // MiB for the KV caches of all features together: 1.5 GiB beside a ~3 GB model fits an 8 GB laptop (0: no bound).
+  'kvCacheMemory': 1536,
   'maxNewTokens': 1024,
   'temperature': 0,
   'topP': 1,
@@ -24,6 +26,7 @@ export const SETTING_DEFAULTS = {
   'completions.timeoutMs': 4000,
   'explain.codeLens': true,
   'instructions.enabled': true,
+  'workspaceIndex.enabled': true,
 };
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;

@@ -18,6 +18,7 @@ import {
   CheckModelFolderRequest, ProbeProvidersRequest, type ModelFolderCheck, type ProviderProbeResult,
   InlineCompletionRequest, type InlineCompletionParams, type InlineCompletionResult,
   ServeRequest, type ServeParams, type ServeResult,
+  WarmPromptsRequest, type WarmPromptsParams, type WarmPromptsResult,
 } from '../sidecar/protocol';
 
 export type ConnectionState =
@@ -286,6 +287,16 @@ export class SidecarClient implements vscode.Disposable {
     } finally {
       this.deltaHandlers.delete(params.turnId);
       this.toolHandlers.delete(params.turnId);
+    }
+  }
+
+  /** Computes prompt heads ahead of need (idle priority: any other request stops it). */
+  async warmPrompts(params: WarmPromptsParams): Promise<WarmPromptsResult> {
+    const client = await this.start();
+    try {
+      return await client.sendRequest(WarmPromptsRequest, params);
+    } catch (e) {
+      throw this.toPhiError(e, 'while preparing prompts');
     }
   }
 

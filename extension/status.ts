@@ -2,7 +2,7 @@
 //   $(circle-slash) Phi: no model · $(loading~spin) Phi: loading… · $(check) Phi: cpu · $(pulse) Phi: 12.3 tok/s · $(error) Phi: error
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfo, SidecarStatus } from '../sidecar/protocol';
+import type { KvCacheStatus, ModelInfo, SidecarStatus } from '../sidecar/protocol';
 import { readLoadSettings } from './config';
 import { describeError, type ModelManager } from './model/modelManager';
 import type { SidecarClient } from './sidecarClient';
@@ -32,6 +32,13 @@ function modelLines(info: ModelInfo): string[] {
   return lines;
 }
 
+/** What the KV caches hold: per feature, its tokens and memory, and the budget. */
+export function cacheLine(cache: KvCacheStatus): string {
+  const slots = cache.slots.map((s) => `${escapeMarkdown(s.label || 'unused')} ${s.tokens.toLocaleString('en-US')} tokens (${megabytes(s.bytes)})`);
+  const heads = cache.heads && (cache.heads.fromDisk || cache.heads.computed) ? `; prompt heads: ${cache.heads.fromDisk} read from disk, ${cache.heads.computed} computed` : '';
+  return `Cached: ${slots.length ? slots.join(', ') : 'nothing yet'}; ${megabytes(cache.bytes)}${cache.budgetBytes ? ` of ${megabytes(cache.budgetBytes)}` : ''}${heads}`;
+}
+
 /** What the item says for a sidecar state and a model phase. Exported for the tests that have vscode. */
 export function statusView(sidecar: SidecarClient, models: ModelManager, demo: boolean): StatusView {
   const s: SidecarStatus | undefined = sidecar.lastStatus;
@@ -40,6 +47,7 @@ export function statusView(sidecar: SidecarClient, models: ModelManager, demo: b
   const tail = (): string[] => {
     const out: string[] = [];
     if (s) out.push(`Sidecar: pid ${s.pid}, memory ${megabytes(s.rssBytes)}${s.queued ? `, ${s.queued} waiting` : ''}`);
+    if (s?.kvCache) out.push(cacheLine(s.kvCache));
     out.push('', 'Click for the Phi menu.');
     return out;
   };

@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 // The prompt and its buttons: Enter sends, Shift+Enter breaks the line, Escape stops; the draft survives the
-// webview being recreated; the context chips that go with the next message.
-import type { ChipView } from '../extension/chat/webviewProtocol';
+// webview being recreated; the context chips that go with the next message; the completion popup of slash commands
+// (slashMenu.ts) and the note a command that could not run leaves.
+import type { ChipView, CompletionItemView, ToWebview } from '../extension/chat/webviewProtocol';
 import { button, el, type Post } from './dom';
+import { SlashMenu } from './slashMenu';
 
 export interface ComposerElements {
   prompt: HTMLTextAreaElement;
@@ -20,16 +22,26 @@ export interface DraftStore {
 
 export class Composer {
   private busy = false;
+  private readonly menu: SlashMenu;
+  private readonly notice: HTMLElement;
 
   constructor(private readonly els: ComposerElements, private readonly post: Post, private readonly drafts: DraftStore) {
     const { prompt } = els;
+    this.menu = new SlashMenu(prompt);
+    this.notice = el('div', 'composer-notice');
+    this.notice.setAttribute('role', 'status');
+    this.notice.hidden = true;
+    prompt.before(this.menu.element);
+    prompt.after(this.notice);
     prompt.addEventListener('keydown', (e) => {
+      if (this.menu.handleKey(e)) return;
       if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
         e.preventDefault();
         this.send();
       }
     });
     prompt.addEventListener('input', () => {
+      this.showNotice(undefined);
       this.autoGrow();
       this.saveDraft();
     });
@@ -46,6 +58,12 @@ export class Composer {
       const remove = (e.target as HTMLElement).closest('button.remove');
       const id = remove?.closest<HTMLElement>('.chip')?.dataset.id;
       if (id) post({ type: 'removeChip', id });
+    });
+    // The extension's completion list and notes come to the composer directly (chat.ts routes the rest).
+    window.addEventListener('message', (event: MessageEvent) => {
+      const m = event.data as ToWebview | undefined;
+      if (m?.type === 'completions' && Array.isArray(m.items)) this.setCompletions(m.items);
+      else if (m?.type === 'notice' && typeof m.text === 'string') this.showNotice(m.text);
     });
     const saved = drafts.getState() as { draft?: string } | undefined;
     if (typeof saved?.draft === 'string') prompt.value = saved.draft;
@@ -68,6 +86,17 @@ export class Composer {
     document.body.classList.toggle('busy', value);
   }
 
+  /** The completion list (slash commands, prompt files) the extension sent. */
+  setCompletions(items: CompletionItemView[]): void {
+    this.menu.setItems(items);
+  }
+
+  /** A short note under the box (undefined hides it); typing hides it too. */
+  showNotice(text: string | undefined): void {
+    this.notice.textContent = text ?? '';
+    this.notice.hidden = !text;
+  }
+
   showChips(chips: ChipView[]): void {
     this.els.chips.replaceChildren(...chips.map((c) => {
       const chip = el('span', `chip ${c.kind}`);
@@ -88,6 +117,8 @@ export class Composer {
   private send(): void {
     const text = this.els.prompt.value.trim();
     if (!text || this.busy) return;
+    this.menu.close();
+    this.showNotice(undefined);
     this.post({ type: 'send', text });
     this.els.prompt.value = '';
     this.autoGrow();

@@ -66,6 +66,12 @@ export class Messages {
         if (id) post({ type: 'retry', messageId: id });
         return;
       }
+      if (target.classList.contains('source-link')) {
+        const id = target.closest<HTMLElement>('.message')?.dataset.id;
+        const index = Number(target.dataset.index);
+        if (id && Number.isInteger(index)) post({ type: 'openSource', messageId: id, index });
+        return;
+      }
       const block = target.closest<HTMLElement>('.code-block');
       const code = block?.querySelector('code')?.textContent;
       if (!block || code == null) return;
@@ -212,18 +218,36 @@ export class Messages {
     if (state === 'streaming' && m.content.length === 0 && !this.steps.busy(m.id)) content.append(el('span', 'thinking', 'Thinking…'));
     root.querySelector('.error')?.remove();
     root.querySelector('.stats')?.remove();
+    root.querySelector('.sources')?.remove();
     if (state === 'error') {
       const error = el('div', 'error');
       error.setAttribute('role', 'alert');
       error.append(el('span', 'error-text', m.error ?? 'The answer failed.'), button('retry', 'Retry', 'Ask again'));
       root.append(error);
     }
+    if (m.sources?.length && state !== 'streaming') root.append(this.sourcesList(m));
     const stats = statsText(m);
     if (stats && state !== 'streaming') {
       const footer = el('div', 'stats', stats.text);
       footer.title = stats.title;
       root.append(footer);
     }
+  }
+
+  /** An `@workspace` answer's Sources: the excerpts it had, each a link to the file at the line (cited ones first). */
+  private sourcesList(m: MessageView): HTMLElement {
+    const list = el('div', 'sources');
+    list.append(el('div', 'sources-title', 'Sources'));
+    const items = el('ol');
+    for (const [i, s] of (m.sources ?? []).entries()) {
+      const link = button(`source-link${s.cited ? ' cited' : ''}`, s.label, s.cited ? 'Cited in the answer: open the file at this line' : 'Open the file at this line');
+      link.dataset.index = String(i);
+      const item = el('li');
+      item.append(link);
+      items.append(item);
+    }
+    list.append(items);
+    return list;
   }
 
   showEmptyState(): void {

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { ChatBanner } from './chatBanner';
 import type { CodeBlockActions } from './codeBlockActions';
 import type { EditorContext } from './editorContext';
+import type { SlashCommandRunner } from './slashCommandRunner';
 import type { ToolStepBroker } from './toolStepBroker';
 import type { BannerAction, FromWebview } from './webviewProtocol';
 
@@ -14,6 +15,8 @@ export interface ChatTurns {
   stop(): void;
   newChat(): void;
   retry(messageId: string): Promise<void>;
+  /** Opens entry `index` of an `@workspace` answer's Sources list at its line. */
+  openSource?(messageId: string, index: number): Promise<void>;
 }
 
 export interface ChatParts {
@@ -22,6 +25,8 @@ export interface ChatParts {
   actions: CodeBlockActions;
   banner: ChatBanner;
   steps: ToolStepBroker;
+  /** Slash commands (`/explain`, `/new`, prompt files); without it every message is sent as typed. */
+  slash?: Pick<SlashCommandRunner, 'run'>;
 }
 
 const BANNER_COMMANDS: Record<BannerAction, [string, ...unknown[]]> = {
@@ -35,7 +40,9 @@ const BANNER_COMMANDS: Record<BannerAction, [string, ...unknown[]]> = {
 export async function dispatchWebviewMessage(message: FromWebview, parts: ChatParts): Promise<void> {
   switch (message.type) {
     case 'ready': return parts.turns.ready();
-    case 'send': return parts.turns.send(message.text);
+    case 'send':
+      if (await parts.slash?.run(message.text)) return;
+      return parts.turns.send(message.text);
     case 'stop': return parts.turns.stop();
     case 'newChat': return parts.turns.newChat();
     case 'retry': return parts.turns.retry(message.messageId);
@@ -52,5 +59,6 @@ export async function dispatchWebviewMessage(message: FromWebview, parts: ChatPa
       return;
     case 'consent': return parts.steps.answer(message.messageId, message.stepId, message.choice);
     case 'showDiff': return parts.steps.showDiff(message.messageId, message.stepId);
+    case 'openSource': return parts.turns.openSource?.(message.messageId, message.index);
   }
 }

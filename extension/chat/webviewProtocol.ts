@@ -28,6 +28,16 @@ export interface MessageView {
   chips?: ChipView[];
   /** Assistant messages only: the tool calls of the turn. */
   steps?: ToolStepView[];
+  /** Assistant messages only: the workspace excerpts an `@workspace` answer had (those it cites first). */
+  sources?: SourceView[];
+}
+
+/** An entry of an answer's Sources list: a link that opens the file at the line (`openSource` with its index). */
+export interface SourceView {
+  /** `path:line (symbol)`. */
+  label: string;
+  /** The answer cites it. */
+  cited: boolean;
 }
 
 /** A tool call as the chat shows it; with `consent` while the call waits for the user. */
@@ -47,6 +57,20 @@ export interface Banner {
   dismissible?: boolean;
 }
 
+/**
+ * An entry of the input box's completion list (slash commands, prompt files; slashCommands.ts makes them): shown
+ * while the word at the cursor starts like `label`, and put in its place when picked.
+ */
+export interface CompletionItemView {
+  /** What is typed and inserted, trigger character included: `/explain`. */
+  label: string;
+  description: string;
+  /** A dim note beside it ("prompt file"). */
+  detail?: string;
+  /** Offered only as the first word of the message. */
+  atStart?: boolean;
+}
+
 export type BannerAction = 'downloadModel' | 'selectModelFolder' | 'showLogs' | 'restartSidecar' | 'openSettings';
 
 export type ToWebview =
@@ -63,7 +87,11 @@ export type ToWebview =
   | { type: 'chips'; chips: ChipView[] }
   /** State of the model as far as the chat cares; undefined banner hides it. */
   | { type: 'banner'; banner: Banner | undefined; demo: boolean }
-  | { type: 'focusPrompt' };
+  | { type: 'focusPrompt' }
+  /** The input box's completion list (sent on ready, and again when the prompt files change). */
+  | { type: 'completions'; items: CompletionItemView[] }
+  /** A short note under the input box (a slash command that could not run, and why). */
+  | { type: 'notice'; text: string };
 
 export type FromWebview =
   | { type: 'ready' }
@@ -79,7 +107,9 @@ export type FromWebview =
   | { type: 'dismissBanner' }
   | { type: 'focusChanged'; focused: boolean }
   | { type: 'consent'; messageId: string; stepId: string; choice: ConsentChoice }
-  | { type: 'showDiff'; messageId: string; stepId: string };
+  | { type: 'showDiff'; messageId: string; stepId: string }
+  /** A link of an answer's Sources list: the extension opens the file at the line (its own copy of the list). */
+  | { type: 'openSource'; messageId: string; index: number };
 
 const ACTIONS: readonly BannerAction[] = ['downloadModel', 'selectModelFolder', 'showLogs', 'restartSidecar', 'openSettings'];
 const CHOICES: readonly ConsentChoice[] = ['once', 'chat', 'deny'];
@@ -118,6 +148,9 @@ export function parseFromWebview(value: unknown): FromWebview | undefined {
         : undefined;
     case 'showDiff':
       return isText(m.messageId) && isText(m.stepId) ? { type: 'showDiff', messageId: m.messageId, stepId: m.stepId } : undefined;
+    case 'openSource':
+      return isText(m.messageId) && Number.isInteger(m.index) && (m.index as number) >= 0
+        ? { type: 'openSource', messageId: m.messageId, index: m.index as number } : undefined;
     default:
       return undefined;
   }

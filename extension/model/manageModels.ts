@@ -2,6 +2,8 @@
 // use. Pick one to switch to it; its buttons reveal it in the file explorer or delete it (only folders Phi Local
 // downloaded, after a confirmation). An incomplete download can be resumed or deleted.
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { prefixCacheFolder, prefixCacheRoot } from '../../common/prefixCachePath';
 import * as vscode from 'vscode';
 import { clearModelPath, readLoadSettings } from '../config';
 import { formatBytes } from './download/transferRate';
@@ -47,7 +49,7 @@ export async function manageModels(models: ModelManager, root: string, log: vsco
   const entry = item.entry;
   if (!entry) return;
   if (button === REVEAL) return void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(entry.dir));
-  if (button === DELETE && deletable(entry, root)) return deleteModel(entry, log);
+  if (button === DELETE && deletable(entry, root)) return deleteModel(entry, root, log);
   if (entry.kind === 'incomplete') return void vscode.commands.executeCommand('phiLocal.downloadModel', { variant: entry.id });
   if (entry.active) return void models.loadConfigured();
   const result = await models.useModelFolder(entry.dir, { showProgress: true });
@@ -55,7 +57,7 @@ export async function manageModels(models: ModelManager, root: string, log: vsco
   else void vscode.window.showInformationMessage(`Phi Local: now using ${entry.variant?.label ?? entry.dir}.`);
 }
 
-async function deleteModel(entry: ModelEntry, log: vscode.LogOutputChannel): Promise<void> {
+async function deleteModel(entry: ModelEntry, root: string, log: vscode.LogOutputChannel): Promise<void> {
   const name = entry.variant?.label ?? entry.id ?? entry.dir;
   const inUse = entry.active ? ' It is the model in use: the chat will have no model until you pick another.' : '';
   const answer = await vscode.window.showWarningMessage(
@@ -65,7 +67,9 @@ async function deleteModel(entry: ModelEntry, log: vscode.LogOutputChannel): Pro
   );
   if (answer !== 'Delete') return;
   await fs.rm(entry.dir, { recursive: true, force: true });
-  log.info(`Deleted ${entry.dir}.`);
+  // Its prompt heads' keys and values (sidecar/engine/prefixStore.ts) go with it; the models root sits in global storage.
+  await fs.rm(prefixCacheFolder(prefixCacheRoot(path.dirname(root)), entry.dir), { recursive: true, force: true });
+  log.info(`Deleted ${entry.dir} and its prompt cache.`);
   if (entry.active) {
     await clearModelPath();
   }

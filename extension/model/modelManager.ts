@@ -117,7 +117,7 @@ export class ModelManager implements vscode.Disposable {
     const dir = settings.location!.dir;
     this.log.info(`Loading the model in ${dir} (provider ${settings.executionProvider}${settings.contextLength ? `, context ${settings.contextLength}` : ''}${settings.threads ? `, ${settings.threads} threads` : ''}).`);
     const promise: Promise<ModelInfo> = this.sidecar.loadModel(
-      { dir, executionProvider: settings.executionProvider, contextLength: settings.contextLength, threads: settings.threads },
+      { dir, executionProvider: settings.executionProvider, contextLength: settings.contextLength, threads: settings.threads, kvCacheMemory: settings.kvCacheMemory },
       (message) => {
         if (this.loading?.promise === promise) this.setPhase({ kind: 'loading', dir, message });
       },

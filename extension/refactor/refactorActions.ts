@@ -46,7 +46,7 @@ export interface RefactorContext {
   instruction?: string;
 }
 
-const SYSTEM =
+export const REFACTOR_SYSTEM_PROMPT =
   'You are Phi, a coding assistant that edits code in the user\'s editor. Reply with the changed code in one ' +
   'fenced code block, and nothing else: no explanation before or after it.';
 
@@ -64,5 +64,5 @@ export function refactorMessages(action: RefactorAction, c: RefactorContext): Ch
   parts.push('', action.output === 'newFile'
     ? 'Reply with the whole test file in one code block.'
     : 'Reply with the changed code only, in one code block, with the same indentation. It replaces exactly the code to change.');
-  return [{ role: 'system', content: SYSTEM }, { role: 'user', content: parts.join('\n') }];
+  return [{ role: 'system', content: REFACTOR_SYSTEM_PROMPT }, { role: 'user', content: parts.join('\n') }];
 }

@@ -13,15 +13,15 @@ export function applyEdit(proposals: ProposalDocuments): Tool {
     writes: true,
     definition: {
       name: 'apply_edit',
-      description: 'Change a file: replace old_text (copied exactly from the file, without line numbers) with new_text. Or replace lines start_line to end_line with new_text. The user must allow it. Example: {"path": "src/app.py", "old_text": "print(1)", "new_text": "print(2)"}',
+      description: 'Edit a file: replace old_text, copied exactly, with new_text; or replace lines start_line to end_line.',
       parameters: {
         type: 'object',
         properties: {
-          path: { type: 'string', description: 'File path relative to the workspace' },
-          old_text: { type: 'string', description: 'The exact current text to replace; it must occur once in the file' },
-          new_text: { type: 'string', description: 'The text to put in its place' },
-          start_line: { type: 'integer', minimum: 1, description: 'Instead of old_text: first line to replace' },
-          end_line: { type: 'integer', minimum: 1, description: 'Instead of old_text: last line to replace' },
+          path: { type: 'string' },
+          old_text: { type: 'string' },
+          new_text: { type: 'string' },
+          start_line: { type: 'integer', minimum: 1 },
+          end_line: { type: 'integer', minimum: 1 },
         },
         required: ['path', 'new_text'],
         additionalProperties: false,

@@ -47,5 +47,14 @@ export function consentCard(request: ConsentRequest): ConsentCardView {
         showDiff: false,
         choices: choices('Let Phi read it', 'Let Phi read this and more in this conversation without asking', 'Do not read it; Phi is told you said no'),
       };
+    case 'external':
+      return {
+        kind: 'external',
+        title: `Call ${request.tool}`,
+        detail: request.detail ?? `Phi wants to call ${request.tool}, a tool from another extension or an MCP server, with these arguments; it can do whatever that tool does.`,
+        code: request.input,
+        showDiff: false,
+        choices: choices(`Call ${request.tool} this once`, `Call ${request.tool} in this conversation without asking`, 'Do not call it; Phi is told you said no'),
+      };
   }
 }

@@ -12,12 +12,12 @@ export function createFile(proposals: ProposalDocuments): Tool {
     writes: true,
     definition: {
       name: 'create_file',
-      description: 'Create a new file with the given content. Fails if the file exists (use apply_edit then). The user must allow it. Example: {"path": "src/util.py", "content": "def add(a, b):\\n    return a + b\\n"}',
+      description: 'Create a new file; to change an existing one, use apply_edit.',
       parameters: {
         type: 'object',
         properties: {
-          path: { type: 'string', description: 'Path of the new file, relative to the workspace' },
-          content: { type: 'string', description: 'The whole text of the new file' },
+          path: { type: 'string' },
+          content: { type: 'string' },
         },
         required: ['path', 'content'],
         additionalProperties: false,

@@ -25,11 +25,11 @@ export const findFiles: Tool = {
   writes: false,
   definition: {
     name: 'find_files',
-    description: 'Find files in the workspace by name or glob pattern. Example: {"pattern": "**/*.test.ts"} or {"pattern": "package.json"}',
+    description: 'Find files by name or glob pattern, like "**/*.test.ts".',
     parameters: {
       type: 'object',
       properties: {
-        pattern: { type: 'string', description: 'Glob pattern or file name, e.g. "src/**/*.py"' },
+        pattern: { type: 'string' },
       },
       required: ['pattern'],
       additionalProperties: false,

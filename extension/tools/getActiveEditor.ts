@@ -14,7 +14,7 @@ export function getActiveEditor(source: ActiveEditorSource): Tool {
     writes: false,
     definition: {
       name: 'get_active_editor',
-      description: 'Get the file open in the editor: its path, language, cursor line and the selected text. Takes no arguments. Example: {}',
+      description: 'Get the file open in the editor: path, language, cursor line, selected text.',
       parameters: { type: 'object', properties: {}, additionalProperties: false },
     },
     async run(_args, context) {

@@ -14,11 +14,11 @@ export const getDiagnostics: Tool = {
   writes: false,
   definition: {
     name: 'get_diagnostics',
-    description: 'Get the errors and warnings (problems) VS Code reports, for one file or, without a path, for the whole workspace. Example: {"path": "src/app.ts"}',
+    description: 'Get the errors and warnings VS Code reports for path, or for the whole workspace.',
     parameters: {
       type: 'object',
       properties: {
-        path: { type: 'string', description: 'File path relative to the workspace (optional)' },
+        path: { type: 'string' },
       },
       additionalProperties: false,
     },

@@ -14,11 +14,11 @@ export const listDirectory: Tool = {
   writes: false,
   definition: {
     name: 'list_directory',
-    description: 'List the files and folders in a workspace folder. Folders end with "/". Use "." for the workspace root. Example: {"path": "src"}',
+    description: 'List a folder; "." is the workspace root.',
     parameters: {
       type: 'object',
       properties: {
-        path: { type: 'string', description: 'Folder path relative to the workspace; "." is the root' },
+        path: { type: 'string' },
       },
       required: ['path'],
       additionalProperties: false,

@@ -9,13 +9,13 @@ export const readFile: Tool = {
   writes: false,
   definition: {
     name: 'read_file',
-    description: 'Read a text file in the workspace. Each line comes numbered like "12| code". Give start_line and end_line for part of a big file. Example: {"path": "src/app.ts", "start_line": 1, "end_line": 100}',
+    description: 'Read a text file, whole or lines start_line to end_line.',
     parameters: {
       type: 'object',
       properties: {
-        path: { type: 'string', description: 'File path relative to the workspace, e.g. "src/app.ts"' },
-        start_line: { type: 'integer', minimum: 1, description: 'First line to read (1 = first line)' },
-        end_line: { type: 'integer', minimum: 1, description: 'Last line to read' },
+        path: { type: 'string' },
+        start_line: { type: 'integer', minimum: 1 },
+        end_line: { type: 'integer', minimum: 1 },
       },
       required: ['path'],
       additionalProperties: false,

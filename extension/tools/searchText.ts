@@ -134,13 +134,13 @@ export const searchText: Tool = {
   writes: false,
   definition: {
     name: 'search_text',
-    description: 'Search the text of the workspace files; returns matching lines as "path:line: text". Example: {"query": "function main"} or {"query": "TODO", "path": "src"}',
+    description: 'Search file contents for query (a regular expression if is_regex), in the whole workspace or under path.',
     parameters: {
       type: 'object',
       properties: {
-        query: { type: 'string', description: 'Text to find (case-insensitive unless it has capitals)' },
-        path: { type: 'string', description: 'Only search in this folder or file (optional)' },
-        is_regex: { type: 'boolean', description: 'true if query is a regular expression (default false)' },
+        query: { type: 'string' },
+        path: { type: 'string' },
+        is_regex: { type: 'boolean' },
       },
       required: ['query'],
       additionalProperties: false,

@@ -19,7 +19,9 @@ export type ConsentRequest =
   /** A command line to run, shown as it will run. */
   | { kind: 'command'; tool: string; commandLine: string; /** Where it runs, as the user reads it. */ cwd?: string; detail?: string }
   /** A read of something sensitive (a secret, a file outside the workspace), named in `what`. */
-  | { kind: 'read'; tool: string; what: string; detail?: string };
+  | { kind: 'read'; tool: string; what: string; detail?: string }
+  /** A call of a tool another extension or an MCP server provides (externalToolSource.ts), with its arguments as JSON. */
+  | { kind: 'external'; tool: string; input: string; detail?: string };
 
 export interface ToolContext {
   roots: readonly WorkspaceRoot[];

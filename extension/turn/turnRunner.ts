@@ -73,6 +73,7 @@ export class TurnRunner {
       const settings = readTurnSettings();
       const params: ChatParams = {
         turnId: request.turnId ?? `${request.purpose}-${randomUUID()}`,
+        feature: request.purpose,
         ...(request.conversationId ? { conversationId: request.conversationId } : {}),
         messages: withinRequestLimits(request.messages),
         maxNewTokens: request.answerTokens?.(model, settings.maxNewTokens) ?? settings.maxNewTokens,

@@ -1,0 +1,72 @@
+// Finds and reads the prompt files (`.github/prompts/*.prompt.md`, promptFiles.ts parses them) in the workspace
+// folders, keeps them until a watcher sees one change, and says when they did. Nothing is read in an untrusted
+// workspace: a prompt file is text that steers the model.
+import * as vscode from 'vscode';
+import { MAX_PROMPT_FILE_BYTES, MAX_PROMPT_FILES, parsePromptFile, PROMPT_SUFFIX, PROMPTS_FOLDER, type PromptFile } from './promptFiles';
+
+export class PromptFileReader implements vscode.Disposable {
+  private files: Promise<PromptFile[]> | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** A prompt file (or the folders, or trust) changed. */
+  readonly onDidChange = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    // The folders too: a file written at once into a new folder can come before the folder is watched.
+    const watcher = vscode.workspace.createFileSystemWatcher(`{**/*${PROMPT_SUFFIX},**/.github,**/.github/prompts}`);
+    const reset = () => {
+      this.files = undefined;
+      this.changed.fire();
+    };
+    this.subscriptions = [
+      watcher, this.changed,
+      watcher.onDidCreate(reset), watcher.onDidChange(reset), watcher.onDidDelete(reset),
+      vscode.workspace.onDidChangeWorkspaceFolders(reset),
+      vscode.workspace.onDidGrantWorkspaceTrust(reset),
+    ];
+  }
+
+  /** The prompt files of the workspace folders; none in an untrusted workspace. */
+  async list(): Promise<PromptFile[]> {
+    if (!vscode.workspace.isTrusted) return [];
+    this.files ??= this.readAll();
+    return this.files;
+  }
+
+  private async readAll(): Promise<PromptFile[]> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const out: PromptFile[] = [];
+    for (const folder of folders) {
+      const dir = vscode.Uri.joinPath(folder.uri, PROMPTS_FOLDER);
+      let names: string[];
+      try {
+        names = (await vscode.workspace.fs.readDirectory(dir)).filter(([n, t]) => t === vscode.FileType.File && n.endsWith(PROMPT_SUFFIX)).map(([n]) => n).sort();
+      } catch {
+        continue; // no such folder: the usual case
+      }
+      const prefix = folders.length > 1 ? `${folder.name}/` : '';
+      for (const name of names) {
+        if (out.length >= MAX_PROMPT_FILES) break;
+        const path = `${prefix}${PROMPTS_FOLDER}/${name}`;
+        try {
+          const uri = vscode.Uri.joinPath(dir, name);
+          if ((await vscode.workspace.fs.stat(uri)).size > MAX_PROMPT_FILE_BYTES) {
+            this.log.warn(`Chat: prompt file ${path} is larger than ${MAX_PROMPT_FILE_BYTES / 1024} KB; left out.`);
+            continue;
+          }
+          const file = parsePromptFile(name, path, new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+          if (file) out.push(file);
+          else this.log.warn(`Chat: prompt file ${path} has a name a command cannot have; left out.`);
+        } catch (e) {
+          this.log.warn(`Chat: could not read prompt file ${path}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (out.length) this.log.info(`Chat: prompt files: ${out.map((f) => f.path).join(', ')}.`);
+    return out;
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions.splice(0)) d.dispose();
+  }
+}
