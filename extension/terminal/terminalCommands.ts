@@ -12,7 +12,7 @@ import { describeError, type ModelManager } from '../model/modelManager';
 import type { SidecarClient } from '../sidecarClient';
 import { TurnRunner } from '../turn/turnRunner';
 import { lastCommandOutputFromTerminal, shellName, TerminalRecorder, terminalSelection } from './terminalContext';
-import { cleanTerminalOutput, explainQuestion, extractCommand, fixMessages, oneLine, type TerminalText } from './terminalPrompts';
+import { cleanTerminalOutput, explainQuestion, extractCommand, fixMessages, oneLine, plainForNotification, type TerminalText } from './terminalPrompts';
 
 /** A fixed command needs few tokens. */
 const FIX_ANSWER_TOKENS = 256;
@@ -164,7 +164,7 @@ export class TerminalCommands implements vscode.Disposable {
       const found = extractCommand(outcome.result.text);
       if (found.command === undefined) {
         this.log.info(`Fix This Command: no command proposed (${found.reason}). The answer: ${outcome.result.text}`);
-        const choice = await vscode.window.showWarningMessage(`Phi did not propose one command: ${found.reason}.${found.note ? ` It said: ${found.note}` : ''}`, 'Explain in Chat');
+        const choice = await vscode.window.showWarningMessage(plainForNotification(`Phi did not propose one command: ${found.reason}.${found.note ? ` It said: ${found.note}` : ''}`), 'Explain in Chat');
         if (choice) await this.ask(explainQuestion(input));
         return;
       }
@@ -181,7 +181,8 @@ export class TerminalCommands implements vscode.Disposable {
 
   /** The command, shown whole; it runs only on "Run in Terminal", in the terminal it is about. */
   private async propose(terminal: vscode.Terminal, command: string, note: string): Promise<void> {
-    const choice = await vscode.window.showInformationMessage(`Phi proposes: ${command}${note ? ` — ${note}` : ''}`, 'Run in Terminal', 'Copy');
+    // Shown as plain text (no links), whole; what runs is `command` itself.
+    const choice = await vscode.window.showInformationMessage(plainForNotification(`Phi proposes: ${command}${note ? ` — ${note}` : ''}`), 'Run in Terminal', 'Copy');
     if (choice === 'Run in Terminal') {
       const target = vscode.window.terminals.includes(terminal) ? terminal : (vscode.window.activeTerminal ?? vscode.window.createTerminal());
       target.show();

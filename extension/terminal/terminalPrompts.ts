@@ -226,6 +226,8 @@ function checked(command: string, note: string): ExtractedCommand {
   if (command.length > MAX_COMMAND_CHARS) return { reason: `the command is longer than ${MAX_COMMAND_CHARS} characters`, note };
   // One line only: sendText would run each line; and no control characters (an escape could hide what runs).
   if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(command)) return { reason: 'the command holds control characters or line breaks', note };
+  // Nor invisible or direction-changing characters: what is shown must read as what runs.
+  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(command)) return { reason: 'the command holds invisible characters', note };
   return { command, note };
 }
 
@@ -251,6 +253,15 @@ export function extractCommand(answer: string): ExtractedCommand {
   const lines = prose.filter((l) => l.trim());
   if (lines.length === 1) return checked(bareLine(lines[0]), '');
   return { reason: lines.length === 0 ? 'the answer is empty' : 'the answer is not a single command', note };
+}
+
+/**
+ * Text for a notification, shown as it is: VS Code turns `[label](https:…|command:…|file:…)` in a notification's
+ * message into a link, so a command (or a note) from the model could show a label in place of what it says, or a
+ * command link. A zero-width space between `]` and `(` keeps the characters as they are, visibly the same.
+ */
+export function plainForNotification(text: string): string {
+  return text.replace(/\]\(/g, ']\u200b(');
 }
 
 /** A command line shortened for a title or a sentence. */

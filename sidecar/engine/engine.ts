@@ -74,9 +74,14 @@ export class Engine implements InferenceEngine {
   private worker: Worker | undefined;
   private readonly counter = new TokenCounter();
 
-  /** `defaults`: load options every load gets (the composition root injects the replay test double this way). */
-  constructor(private readonly defaults: LoadOptions = {}) {}
-  private readonly scheduler = new Scheduler<EngineJob>(undefined, MAX_RUNNING_INTERACTIVE);
+  /**
+   * `defaults`: load options every load gets (the composition root injects the prompt cache folder and the replay
+   * test double this way). `maxRunningInteractive`: how many interactive requests run at once (1: one after another).
+   */
+  constructor(private readonly defaults: LoadOptions = {}, maxRunningInteractive = MAX_RUNNING_INTERACTIVE) {
+    this.scheduler = new Scheduler<EngineJob>(undefined, maxRunningInteractive);
+  }
+  private readonly scheduler: Scheduler<EngineJob>;
   private nextId = 1;
   private loadedModel: ModelInfo | undefined;
   private cache: KvCacheStatus | undefined;

@@ -149,6 +149,7 @@ describe('terminal: explain and fix in code-server (tiny model, replayed answer)
     for (const title of ['Explain Terminal Selection', 'Explain Last Terminal Command', 'Fix This Command']) {
       assert.equal(await menu.locator('.action-label', { hasText: title }).count(), 1, title);
     }
+    await new Promise((r) => setTimeout(r, 400)); // the menu's fade-in
     await wb.screenshot('context-menu');
     await item.click();
 

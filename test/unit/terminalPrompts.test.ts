@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   boundOutput, cleanTerminalOutput, cutNote, explainQuestion, extractCommand, fixMessages, formatTerminalText, MAX_COMMAND_CHARS,
+  plainForNotification,
 } from '../../extension/terminal/terminalPrompts';
 
 describe('terminal output cleaning', () => {
@@ -148,11 +149,22 @@ describe('reading the one command from the answer', () => {
 
   it('refuses control characters and over-long commands: nothing hidden runs', () => {
     assert.equal(extractCommand('```sh\nls \x1b[8mrm -rf ~\x1b[0m\n```').command, undefined);
+    assert.match((extractCommand('```sh\nls \u202erm -rf ~\n```') as { reason: string }).reason, /invisible/);
+    assert.match((extractCommand('`ls\u200b /tmp`') as { reason: string }).reason, /invisible/);
     assert.equal(extractCommand(`\`${'a'.repeat(MAX_COMMAND_CHARS + 1)}\``).command, undefined);
     assert.equal(extractCommand(`\`${'a'.repeat(MAX_COMMAND_CHARS)}\``).command?.length, MAX_COMMAND_CHARS);
   });
 
   it('CRLF answers read the same', () => {
     assert.equal(extractCommand('```sh\r\nls /tmp\r\n```\r\n').command, 'ls /tmp');
+  });
+});
+
+describe('showing the command in a notification', () => {
+  it('keeps a Markdown link from becoming a link: the text reads the same, the link syntax is broken', () => {
+    const shown = plainForNotification('Phi proposes: echo [Run safely](command:workbench.action.terminal.sendSequence) — see [docs](https://x.y)');
+    assert.doesNotMatch(shown, /\]\(/);
+    assert.equal(shown.replace(/\u200b/g, ''), 'Phi proposes: echo [Run safely](command:workbench.action.terminal.sendSequence) — see [docs](https://x.y)');
+    assert.equal(plainForNotification('ls [ab]* (x)'), 'ls [ab]* (x)');
   });
 });
