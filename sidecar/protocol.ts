@@ -101,6 +101,11 @@ export interface ModelInfo {
   kvType: string;
   loadMs: number;
   warnings: string[];
+  /**
+   * Prompt tokens per second this machine prefills, measured right after the load (a short pass): what the
+   * extension sizes inline completions' windows by. Unset where the engine does not measure it (a remote server).
+   */
+  prefillTokensPerSecond?: number;
 }
 
 export type EngineErrorCode =

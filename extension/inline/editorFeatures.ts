@@ -24,7 +24,7 @@ export function registerEditorFeatures(
   log: vscode.LogOutputChannel,
   openInChat: (conversation: Conversation) => Promise<void>,
 ): void {
-  const completions = new PhiInlineCompletionProvider(sidecar, models, log);
+  const completions = new PhiInlineCompletionProvider(sidecar, models, log, context.globalState);
   const explain = new ExplainController(sidecar, models, log, openInChat);
   const lenses = new ExplainCodeLens();
   const preview = new DiffPreview(log);

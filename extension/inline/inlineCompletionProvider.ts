@@ -8,13 +8,45 @@ import type { ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
 import { CompletionRequester } from './completionRequester';
 import { autoTriggerAllowed, completionsEnabledFor, prefixStartLine } from './triggerPolicy';
-import { readCompletionSettings } from '../config';
+import { readCompletionSettings, saveCompletionsEnable } from '../config';
+import { completionWindow } from './completionWindow';
 
 const SUFFIX_LINES = 60;
 
 export function completionsEnabled(languageId: string): boolean {
   return completionsEnabledFor(languageId, readCompletionSettings().enable);
 }
+
+/**
+ * "Completions need a GPU or a remote engine on this machine": said once (remembered), with the choice to enable
+ * them anyway or turn them off. Until the user chooses, automatic completions stay quiet on a machine too slow.
+ */
+class SlowMachineNotice {
+  private told = false;
+
+  constructor(private readonly state: vscode.Memento | undefined, private readonly log: vscode.LogOutputChannel) {}
+
+  allowed(): boolean {
+    return this.state?.get<boolean>(ENABLE_ANYWAY_KEY) === true;
+  }
+
+  tell(tokensPerSecond: number, coldMs: number): void {
+    if (this.told) return;
+    this.told = true;
+    const why = `This machine prefills about ${Math.round(tokensPerSecond)} tokens/s: even a few lines around the cursor take ${(coldMs / 1000).toFixed(1)} s before a completion's first token, more than phiLocal.completions.timeoutMs allows.`;
+    this.log.warn(`Inline completions paused: ${why}`);
+    if (this.state?.get<boolean>(TOLD_KEY)) return;
+    void this.state?.update(TOLD_KEY, true);
+    void vscode.window.showWarningMessage(`Phi Local: inline completions need a GPU or a remote engine on this machine. ${why} Enable them anyway?`, 'Enable Anyway', 'Turn Off Completions')
+      .then(async (choice) => {
+        if (choice === 'Enable Anyway') await this.state?.update(ENABLE_ANYWAY_KEY, true);
+        if (choice === 'Turn Off Completions') await saveCompletionsEnable({ '*': false });
+      });
+  }
+}
+
+const ENABLE_ANYWAY_KEY = 'phiLocal.completions.slowMachineEnabled';
+const TOLD_KEY = 'phiLocal.completions.slowMachineTold';
 
 export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
   private readonly requester: CompletionRequester;
@@ -23,11 +55,15 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
   /** True while the model works on a completion (the status item spins). */
   readonly onDidChangeBusy = this.busyEmitter.event;
 
+  private readonly slowMachine: SlowMachineNotice;
+
   constructor(
     private readonly sidecar: SidecarClient,
     private readonly models: ModelManager,
     private readonly log: vscode.LogOutputChannel,
+    state?: vscode.Memento,
   ) {
+    this.slowMachine = new SlowMachineNotice(state, log);
     this.requester = new CompletionRequester(async (params, token) => {
       this.setBusy(+1);
       try {
@@ -70,6 +106,14 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
     const suffix = document.getText(new vscode.Range(position, document.lineAt(endLine).range.end));
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
     const settings = readCompletionSettings();
+    // The window the machine can prefill within the time cap (completionWindow.ts); too slow: said once, then only
+    // an explicit trigger (or "enable anyway") asks.
+    const phase = this.models.phase;
+    const window = phase.kind === 'ready' ? completionWindow(phase.info.prefillTokensPerSecond, settings.timeoutMs) : undefined;
+    if (window && !window.fits && !explicit && !this.slowMachine.allowed()) {
+      this.slowMachine.tell(phase.kind === 'ready' ? phase.info.prefillTokensPerSecond ?? 0 : 0, window.coldMs);
+      return undefined;
+    }
     const started = performance.now();
     try {
       const answer = await this.requester.request({
@@ -82,6 +126,7 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
           suffix,
           indent: editor ? { insertSpaces: editor.options.insertSpaces === true, tabSize: Number(editor.options.tabSize) || 4 } : undefined,
           timeoutMs: settings.timeoutMs,
+          ...(window?.fits ? { maxPrefixTokens: window.maxPrefixTokens, maxSuffixTokens: window.maxSuffixTokens } : {}),
         },
       }, token);
       if (!answer || !answer.text || token.isCancellationRequested) return undefined;

@@ -361,6 +361,31 @@ export class Generator {
     }, this.toolCallTokens, () => this.toolCallGrammars());
   }
 
+  /**
+   * Prompt tokens per second, from one timed pass of `tokens` ordinary tokens in a spare slot (then emptied): how
+   * fast a cold prompt goes on this machine, for sizing what must answer within a time cap (inline completions).
+   */
+  async measurePrefill(tokens = 64): Promise<number> {
+    const ticket: GateTicket = { priority: GATE_PRIORITY.idle, streaming: false };
+    const spare = this.slots.acquire('measure', []);
+    if (!spare) return 0;
+    try {
+      // Ids of ordinary text (not special tokens); a fixed, repeating sentence.
+      const sample = this.prompts.tokenizer.encode('The quick brown fox jumps over the lazy dog. '.repeat(Math.ceil(tokens / 8))).slice(0, tokens);
+      spare.slot.tokens = [];
+      const run: Run = { slot: spare.slot, ticket, stats: { drafted: 0, accepted: 0 } };
+      await this.forward(run, sample.slice(0, 4)); // warms the kernels for this shape family
+      run.slot.tokens = [];
+      const started = now();
+      await this.forward(run, sample);
+      return (sample.length * 1000) / (now() - started);
+    } finally {
+      spare.slot.tokens = [];
+      spare.slot.label = '';
+      this.slots.release(spare.slot);
+    }
+  }
+
   /** Forgets every slot's cache (e.g. before an unrelated request, or to measure a cold prefill). */
   reset(): void {
     for (const slot of this.slots.slots) {

@@ -48,6 +48,8 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   });
   loaded = { generator, backend, budgetBytes: options.kvCacheBytes };
   heads.fromDisk = heads.computed = 0;
+  post({ kind: 'progress', id, message: 'Measuring prefill speed' });
+  const prefillTokensPerSecond = await generator.measurePrefill();
   postCache();
   return {
     dir: folder.dir,
@@ -61,6 +63,7 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
     vocabSize: folder.config.vocabSize,
     kvType: folder.config.kvType,
     loadMs: performance.now() - started,
+    prefillTokensPerSecond,
     warnings: [
       ...folder.warnings, ...warnings,
       ...(replay ? [`Replay mode (test double): answers are the ${replay.remaining} canned replies of ${replay.file}, not the model's.`] : []),

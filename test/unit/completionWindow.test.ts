@@ -1,0 +1,52 @@
+// Inline completions sized to the machine (extension/inline/completionWindow.ts): the window a cold completion can
+// prefill within its share of the time cap, from the prefill speed the sidecar measured; too slow machines told.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  MAX_PREFIX_TOKENS, MAX_SUFFIX_TOKENS, MIN_WINDOW_TOKENS, PREFILL_SHARE, PROMPT_OVERHEAD_TOKENS, completionWindow,
+} from '../../extension/inline/completionWindow';
+import { buildCompletionPrompt } from '../../sidecar/completions/completionPrompt';
+import { DEFAULT_MAX_PREFIX_TOKENS, DEFAULT_MAX_SUFFIX_TOKENS } from '../../sidecar/completions/completionPrompt';
+import { PromptBuilder } from '../../sidecar/prompt/promptBuilder';
+import { readPromptFiles } from '../../sidecar/prompt/promptFiles';
+import { ensureModel } from '../fixtures/models';
+
+describe('completion window (pure, with the real tokenizer for the prompt overhead)', () => {
+  it('a fast machine gets the sidecar\'s full window; nothing is sized past its limits', () => {
+    assert.equal(MAX_PREFIX_TOKENS, DEFAULT_MAX_PREFIX_TOKENS);
+    assert.equal(MAX_SUFFIX_TOKENS, DEFAULT_MAX_SUFFIX_TOKENS);
+    const w = completionWindow(5_000, 4_000);
+    assert.ok(w?.fits);
+    assert.equal(w.maxPrefixTokens, MAX_PREFIX_TOKENS);
+    assert.equal(w.maxSuffixTokens, MAX_SUFFIX_TOKENS);
+  });
+
+  it('a slower machine gets a window whose cold prefill fits its share of the cap', () => {
+    for (const speed of [60, 120, 300]) {
+      for (const timeoutMs of [2_000, 4_000, 8_000]) {
+        const w = completionWindow(speed, timeoutMs);
+        if (!w?.fits) continue;
+        const tokens = w.maxPrefixTokens + w.maxSuffixTokens + PROMPT_OVERHEAD_TOKENS;
+        assert.ok((tokens * 1000) / speed <= timeoutMs * PREFILL_SHARE + 1000 / speed, `${speed} tok/s, ${timeoutMs} ms: ${tokens} tokens`);
+        assert.ok(w.maxPrefixTokens >= w.maxSuffixTokens, 'more before the cursor than after');
+        assert.ok(w.maxPrefixTokens + w.maxSuffixTokens >= MIN_WINDOW_TOKENS);
+      }
+    }
+  });
+
+  it('a machine too slow for even a few lines is told, with the time a minimal window would take', () => {
+    // 2-core CPU, Phi-4-mini: ~25 tokens/s, 4 s cap → 60 tokens for the whole prompt, less than overhead + minimum.
+    const w = completionWindow(25, 4_000);
+    assert.ok(w && !w.fits);
+    assert.equal(w.coldMs, Math.round(((MIN_WINDOW_TOKENS + PROMPT_OVERHEAD_TOKENS) * 1000) / 25));
+    assert.equal(completionWindow(undefined, 4_000), undefined, 'no measurement: the sidecar\'s defaults');
+  });
+
+  it('the prompt overhead the window leaves room for is at least what the prompt\'s own words take', () => {
+    const prompts = PromptBuilder.fromFolder(readPromptFiles(ensureModel('tiny')));
+    const p = buildCompletionPrompt({ languageId: 'typescript', fileName: 'orderTotals.ts', prefix: 'x', suffix: 'y' });
+    const ids = prompts.render(p.messages, undefined, p.assistantPrefix).ids;
+    const code = prompts.tokenizer.encode('x').length + prompts.tokenizer.encode('y').length;
+    assert.ok(ids.length - code <= PROMPT_OVERHEAD_TOKENS, `the prompt's words take ${ids.length - code} tokens`);
+  });
+});
