@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { answerReserve, type ToolDefinition } from '../../sidecar/protocol';
+import { answerReserve, type ChatMessage, type ToolDefinition } from '../../sidecar/protocol';
 import { readLoadSettings, readTurnSettings } from '../config';
 import { describeError, NO_MODEL_MESSAGE, type ModelManager } from '../model/modelManager';
 import { PhiError, type SidecarClient } from '../sidecarClient';
@@ -25,6 +25,10 @@ import {
 } from './languageModelApi';
 import { apiErrorFor, withoutStack } from './apiError';
 import { toChatMessages } from './requestMessages';
+import { estimateToolTokens, selectTools, type ToolSelection } from './toolSelection';
+
+/** Tokens kept free beside the tools' estimate: the template's markers around them, and the estimate's error. */
+const TOOL_ROOM_MARGIN = 64;
 
 export const VENDOR = 'phi-local';
 export const MODEL_NAME = 'Phi-4-mini (local)';
@@ -136,12 +140,21 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
     progress: vscode.Progress<LanguageModelResponsePart>,
     token: vscode.CancellationToken,
   ): Promise<void> {
-    const tools: ToolDefinition[] = (options.tools ?? []).map((t) => ({
+    const requested: ToolDefinition[] = (options.tools ?? []).map((t) => ({
       name: t.name, description: t.description, parameters: t.inputSchema as Record<string, unknown> | undefined,
     }));
+    let tools = requested;
     try {
       const messages = toChatMessages(requestMessages);
       if (!messages.some((m) => m.role !== 'system')) throw new PhiError('bad-request', 'The request has no message for Phi-4-mini to answer.');
+      if (requested.length) {
+        const selection = await this.toolsThatFit(requested, messages, token);
+        tools = selection.offered;
+        if (selection.left.length) {
+          this.log.info(`Language model request: ${requested.length} tool definitions do not fit beside the conversation; offered the ${tools.length} most relevant, left out ${selection.left.join(', ')}.`);
+          progress.report(new vscode.LanguageModelTextPart(`*Phi Local: Phi-4-mini's context holds only some of the ${requested.length} tools; offered the ${tools.length} most relevant to this request (left out: ${selection.left.join(', ')}).*\n\n`));
+        }
+      }
       const toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
       this.log.info(`Language model request: ${messages.length} messages, ${tools.length} tools` +
         `${tools.length ? ` (${tools.map((t) => t.name).join(', ')}; tool choice ${toolChoice})` : ''}.`);
@@ -161,6 +174,22 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
     } catch (e) {
       throw this.toApiError(e instanceof PhiError && e.code === 'prompt-too-long' ? this.refused(e, tools.length) : e);
     }
+  }
+
+  /**
+   * The request's tools within the room the context leaves beside its messages and the answer (toolSelection.ts):
+   * all of them when they fit, else the most relevant to the latest user message.
+   */
+  private async toolsThatFit(tools: ToolDefinition[], messages: ChatMessage[], token: vscode.CancellationToken): Promise<ToolSelection> {
+    const model = await this.models.ensureLoaded({ notifyFailure: false });
+    const free = model.contextLength - answerReserve(model.contextLength, readTurnSettings().maxNewTokens) - TOOL_ROOM_MARGIN;
+    // Clearly within the context (at most a token per character): no count needed.
+    const chars = messages.reduce((n, m) => n + m.content.length, 0);
+    if (chars + tools.reduce((n, t) => n + estimateToolTokens(t), 0) <= free) return { offered: tools, left: [] };
+    const counted = await this.sidecar.countTokens({ messages }, token);
+    const room = free - counted.tokens;
+    const query = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    return selectTools(tools, query, Math.max(0, room));
   }
 
   /** The sidecar's "does not fit", with what to do about it in VS Code's Chat; logged. */
