@@ -28,6 +28,9 @@ export class ForwardGate {
 
   /** Runs `work` when it is `ticket`'s turn; nothing else runs inside the gate meanwhile. */
   async run<T>(ticket: GateTicket, work: () => T | Promise<T>): Promise<T> {
+    // A streaming request lets the event loop turn before each step: a pass of the native backend blocks the thread,
+    // so without this a request arriving meanwhile (a worker message, a prompt being tokenized) would never get in.
+    if (ticket.streaming) await new Promise<void>((go) => setImmediate(go));
     await new Promise<void>((go) => {
       this.waiting.push({ ticket, order: this.served.get(ticket) ?? -1, go });
       this.next();
@@ -37,7 +40,10 @@ export class ForwardGate {
     } finally {
       this.served.set(ticket, ++this.clock);
       this.busy = false;
-      this.next();
+      // A request still prefilling keeps its turn: its next pass comes within a few microtasks, before this hands
+      // over (so its prompt goes in one run, not a pass at a time between another answer's steps).
+      if (ticket.streaming) this.next();
+      else setImmediate(() => this.next());
     }
   }
 

@@ -179,6 +179,8 @@ export class Generator {
   private readonly log: (message: string) => void;
   /** Head tokens by the head's messages and tools (rendering 8 tool definitions twice per request adds up). */
   private readonly heads = new Map<string, number[]>();
+  /** The backend's selected slot (the one its forward passes append to). */
+  private selected = 0;
   /** Head saves under way (the result goes out first; the file is written after). */
   private saving: Promise<void> = Promise.resolve();
 
@@ -472,7 +474,7 @@ export class Generator {
           this.backend.copySlot(choice.copyFrom.slot.index, slot.index, choice.copyFrom.length);
           slot.tokens = choice.copyFrom.slot.tokens.slice(0, choice.copyFrom.length);
         }
-        this.backend.selectSlot(slot.index);
+        this.select(slot.index);
         for (const idle of this.slots.evictionsFor(slot, Math.min(this.contextLength, prompt.length + maxNew))) {
           this.backend.freeSlot(idle.index);
           idle.tokens = [];
@@ -501,10 +503,20 @@ export class Generator {
     });
   }
 
-  /** The request is over: its draft dropped, its slot free again, its head stored if it was not. */
+  /** The request is over: its draft dropped, its slot free again (idle slots back within the budget), its head stored if it was not. */
   private finish(run: Run, head: number[]): void {
     this.dropDraft(run);
     this.slots.release(run.slot);
+    // While requests ran at once, none of their slots could be emptied: now the idle ones can.
+    if (this.slots.overBudget()) {
+      void this.gate.run({ priority: GATE_PRIORITY.idle, streaming: true }, () => {
+        for (const idle of this.slots.evictionsFor(undefined, 0)) {
+          if (idle.busy || idle.index === this.selected) continue;
+          this.backend.freeSlot(idle.index);
+          idle.tokens = [];
+        }
+      });
+    }
     if (this.store && head.length >= MIN_STORED_HEAD && !this.store.has(head)) {
       const store = this.store;
       // After the result is out (setImmediate runs after the worker has posted it).
@@ -518,16 +530,21 @@ export class Generator {
     const data = await this.gate.run({ priority: GATE_PRIORITY.idle, streaming: true }, () => {
       // The slot may have moved on (another request, an eviction, the LongRoPE switch) since: then there is nothing to store.
       if (commonPrefixLength(slot.tokens, head) < head.length || this.usesLongRope(slot.tokens.length) || store.has(head)) return undefined;
-      this.backend.selectSlot(slot.index);
+      this.select(slot.index);
       return this.backend.exportPositions(head.length);
     });
     if (data) await store.save(head, data);
   }
 
+  private select(index: number): void {
+    this.backend.selectSlot(index);
+    this.selected = index;
+  }
+
   /** Runs `tokens` after what `run`'s slot holds (inside the gate) and records them as held. */
   private forward(run: Run, tokens: readonly number[], options?: { allPositions?: boolean }): Promise<Float32Array> {
     return this.gate.run(run.ticket, async () => {
-      this.backend.selectSlot(run.slot.index);
+      this.select(run.slot.index);
       this.backend.truncate(run.slot.tokens.length);
       const logits = await this.backend.forward(tokens, options);
       run.slot.tokens.push(...tokens);

@@ -84,7 +84,7 @@ export class KvSlots {
    * holds `length` positions. Busy slots are never chosen: a budget smaller than the running requests need is
    * exceeded rather than a running answer broken.
    */
-  evictionsFor(growing: KvSlot, length: number): KvSlot[] {
+  evictionsFor(growing: KvSlot | undefined, length: number): KvSlot[] {
     let used = this.slots.reduce((sum, s) => sum + (s === growing ? length : s.tokens.length), 0) * this.bytesPerPosition;
     const out: KvSlot[] = [];
     for (const s of this.slots.filter((x) => x !== growing && !x.busy && x.tokens.length > 0).sort((a, b) => a.lastUsed - b.lastUsed)) {
@@ -93,6 +93,10 @@ export class KvSlots {
       out.push(s);
     }
     return out;
+  }
+
+  overBudget(): boolean {
+    return this.usedBytes > this.budgetBytes;
   }
 
   get usedBytes(): number {

@@ -168,6 +168,42 @@ for (const kind of ['native', 'onnxruntime-node'] as const satisfies readonly Ba
       assert.ok(maxAbsDiff(wrongLogits, computedLogits) > 0);
     });
 
+    it('warm() computes a head ahead of need and stores it; later it is found in memory, or read from disk', async () => {
+      const head = headTokens();
+      const request = ask('Warm me up.');
+      const expected = await freshAnswer(request);
+      const store = newStore(referenceBackend);
+      const cancelled = generatorOn(await newBackend(), { prefixStore: store });
+      assert.equal(await cancelled.generator.warm(request, { aborted: true }), 'cancelled');
+      await cancelled.generator.settled();
+      assert.equal(store.has(head), false, 'a cancelled warm-up stores nothing');
+
+      const w = generatorOn(await newBackend(), { prefixStore: store });
+      assert.equal(await w.generator.warm(request, notCancelled), 'computed');
+      await w.generator.settled();
+      assert.ok(store.has(head));
+      assert.equal(await w.generator.warm(request, notCancelled), 'memory');
+      const inMemory = await w.generator.generate(request, notCancelled);
+      assert.equal(inMemory.usage.reusedTokens, head.length);
+      assert.equal(inMemory.usage.diskTokens, undefined, 'reused from the slot, not read again');
+      assert.deepEqual(inMemory.tokenIds, expected);
+
+      const d = generatorOn(await newBackend(), { prefixStore: store });
+      assert.equal(await d.generator.warm(request, notCancelled), 'disk');
+      const afterDisk = await d.generator.generate(request, notCancelled);
+      assert.equal(afterDisk.usage.reusedTokens, head.length);
+      assert.deepEqual(afterDisk.tokenIds, expected);
+      const direct = generatorOn(await newBackend(), { prefixStore: store });
+      const fromDisk = await direct.generator.generate(request, notCancelled);
+      assert.equal(fromDisk.usage.diskTokens, head.length);
+      assert.deepEqual(fromDisk.tokenIds, expected);
+      assert.deepEqual([...cancelled.logged, ...w.logged, ...d.logged, ...direct.logged], []);
+      // What warm() stored is what a request computes, bit for bit.
+      const computed = await newBackend();
+      await computed.forward(head);
+      assert.deepEqual(store.load(head).data, computed.exportPositions(head.length));
+    });
+
     /** A store holding the head, written by a generator's first request; and that request's answer. */
     async function storedHead(request: GenerateRequest): Promise<{ store: PrefixStore; file: string; expected: number[] }> {
       const store = newStore(referenceBackend);
@@ -279,6 +315,52 @@ for (const kind of ['native', 'onnxruntime-node'] as const satisfies readonly Ba
         assert.ok(slots.every((s) => !s.busy));
         assert.deepEqual(r.tokenIds, await freshAnswer(request), `request ${i} (${user})`);
       }
+    });
+
+    it('requests run at once on one generator, each in its slot, answer as a fresh generator does and take turns', async () => {
+      const g = generatorOn(await newBackend()).generator;
+      const requests = [['chat', 'alpha: what does the parser do?'], ['explain', 'beta: where are the tests?'], ['completion', 'gamma: rename it.']]
+        .map(([slot, user]) => ask(user, { slot, maxNewTokens: 40 }));
+      const events: string[] = [];
+      const results = await Promise.all(requests.map((r, i) => g.generate(r, notCancelled, { onText: () => events.push(`text ${i}`) })
+        .then((result) => { events.push(`end ${i}`); return result; })));
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.usage.completionTokens, 40);
+        assert.deepEqual(r.tokenIds, await freshAnswer(requests[i]), `request ${i}`);
+      }
+      assert.deepEqual(g.cacheSummary().slots.map((s) => s.label).sort(), ['chat', 'completion', 'explain']);
+      // Taking turns: a request waiting for its first token goes first at the gate, so each one's first text comes
+      // before any of them ends (40 tokens each).
+      const firstEnd = events.findIndex((e) => e.startsWith('end'));
+      const runs = events.reduce<string[]>((out, e) => {
+        const last = out.at(-1)?.split(' ×')[0];
+        if (last === e) out[out.length - 1] = `${e} ×${Number(out.at(-1)!.split(' ×')[1] ?? 1) + 1}`;
+        else out.push(e);
+        return out;
+      }, []);
+      for (let i = 0; i < requests.length; i++) {
+        const first = events.indexOf(`text ${i}`);
+        assert.ok(first >= 0 && first < firstEnd, `request ${i}'s first text came after a request ended: ${runs.join(', ')}`);
+      }
+    });
+
+    it('after requests that ran at once have ended, the slots hold no more than the memory budget', async () => {
+      const backend = await newBackend();
+      const budget = backend.bytesPerPosition * 300;
+      const g = generatorOn(backend, { kvBudgetBytes: budget }).generator;
+      const requests = [['chat', 'fix the bug'], ['explain', 'what is this?'], ['completion', 'complete the loop']]
+        .map(([slot, user]) => ask(user, { slot, maxNewTokens: 60 }));
+      const positions = requests.map((r) => prompts.render(r.messages, r.tools).ids.length + 60);
+      assert.ok(positions.every((p) => p * backend.bytesPerPosition <= budget), `each alone fits the budget: ${positions}`);
+      assert.ok(positions.reduce((a, b) => a + b) * backend.bytesPerPosition > budget, 'all three together do not');
+      const results = await Promise.all(requests.map((r) => g.generate(r, notCancelled)));
+      for (const [i, r] of results.entries()) assert.deepEqual(r.tokenIds, await freshAnswer(requests[i]), `request ${i}`);
+      const { bytes, slots } = g.cacheSummary();
+      assert.ok(slots.every((s) => !s.busy));
+      assert.ok(bytes <= budget, `idle slots hold ${bytes} bytes (${slots.map((s) => `${s.label} ${s.tokens}`).join(', ')} positions), budget ${budget}`);
+      // The next request brings them back within it.
+      await g.generate(ask('one more', { slot: 'chat', maxNewTokens: 4 }), notCancelled);
+      assert.ok(g.cacheSummary().bytes <= budget);
     });
 
     it('slot copy, export and import round-trip exactly, and a copied slot computes the same next logits', async () => {
