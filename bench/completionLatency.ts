@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-languageserver-protocol/node';
 import { InlineCompletionRequest, LoadModelRequest, type InlineCompletionParams, type InlineCompletionResult } from '../sidecar/protocol';
 import { ensureModel } from '../test/fixtures/models';
+import { ORDERS_SOURCE } from './ordersSource';
 import { median } from './median';
 
 const { values } = parseArgs({
@@ -33,21 +34,7 @@ const { values } = parseArgs({
 });
 
 /** A realistic file to complete in: about 120 lines of TypeScript. */
-const SOURCE = [
-  "import * as fs from 'node:fs';",
-  "import * as path from 'node:path';",
-  '',
-  'export interface Order { id: string; items: { sku: string; price: number; quantity: number }[]; customer: string }',
-  '',
-  ...Array.from({ length: 20 }, (_, i) => [
-    `/** Reads order file number ${i} and returns its total. */`,
-    `export function orderTotal${i}(dir: string): number {`,
-    `  const order: Order = JSON.parse(fs.readFileSync(path.join(dir, 'order-${i}.json'), 'utf8'));`,
-    '  return order.items.reduce((sum, item) => sum + item.price * item.quantity, 0);',
-    '}',
-    '',
-  ]).flat(),
-].join('\n');
+const SOURCE = ORDERS_SOURCE;
 
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.9) - 1)];
 

@@ -23,6 +23,7 @@ import { buildCompletionPrompt } from '../sidecar/completions/completionPrompt';
 import type { ChatMessage } from '../sidecar/protocol';
 import { ensureModel } from '../test/fixtures/models';
 import type { ModelPresetName } from '../test/fixtures/modelPresets';
+import { ORDERS_SOURCE } from './ordersSource';
 import { median } from './median';
 import { workspaceToolDefinitions } from './workspaceTools';
 
@@ -51,22 +52,8 @@ const QUESTIONS = ['What does main.ts do?', 'Where are settings read?', 'How is 
 const FOLLOW_UPS = ['And where is it tested?', 'Show me the file.', 'Which function is the slowest?', 'Can it run offline?', 'What should I change first?'];
 const ANSWER = 'main.ts is the extension\'s entry point: it creates the sidecar client, the model manager and the chat view, and registers the commands.';
 
-/** About 120 lines of TypeScript, as bench/completionLatency.ts completes in. */
-const SOURCE = [
-  "import * as fs from 'node:fs';",
-  "import * as path from 'node:path';",
-  '',
-  'export interface Order { id: string; items: { sku: string; price: number; quantity: number }[]; customer: string }',
-  '',
-  ...Array.from({ length: 20 }, (_, i) => [
-    `/** Reads order file number ${i} and returns its total. */`,
-    `export function orderTotal${i}(dir: string): number {`,
-    `  const order: Order = JSON.parse(fs.readFileSync(path.join(dir, 'order-${i}.json'), 'utf8'));`,
-    '  return order.items.reduce((sum, item) => sum + item.price * item.quantity, 0);',
-    '}',
-    '',
-  ]).flat(),
-].join('\n');
+/** The file completed in and explained (the one bench/completionLatency.ts completes in). */
+const SOURCE = ORDERS_SOURCE;
 const SELECTION = SOURCE.split('\n').slice(5, 35).join('\n');
 
 const chatSystem: ChatMessage = { role: 'system', content: TOOLS_SYSTEM_PROMPT };

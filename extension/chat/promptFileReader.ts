@@ -2,6 +2,7 @@
 // folders, keeps them until a watcher sees one change, and says when they did. Nothing is read in an untrusted
 // workspace: a prompt file is text that steers the model.
 import * as vscode from 'vscode';
+import { watchWorkspaceFiles } from '../workspaceFileWatch';
 import { MAX_PROMPT_FILE_BYTES, MAX_PROMPT_FILES, parsePromptFile, PROMPT_SUFFIX, PROMPTS_FOLDER, type PromptFile } from './promptFiles';
 
 export class PromptFileReader implements vscode.Disposable {
@@ -13,17 +14,11 @@ export class PromptFileReader implements vscode.Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     // The folders too: a file written at once into a new folder can come before the folder is watched.
-    const watcher = vscode.workspace.createFileSystemWatcher(`{**/*${PROMPT_SUFFIX},**/.github,**/.github/prompts}`);
     const reset = () => {
       this.files = undefined;
       this.changed.fire();
     };
-    this.subscriptions = [
-      watcher, this.changed,
-      watcher.onDidCreate(reset), watcher.onDidChange(reset), watcher.onDidDelete(reset),
-      vscode.workspace.onDidChangeWorkspaceFolders(reset),
-      vscode.workspace.onDidGrantWorkspaceTrust(reset),
-    ];
+    this.subscriptions = [this.changed, ...watchWorkspaceFiles(`{**/*${PROMPT_SUFFIX},**/.github,**/.github/prompts}`, reset)];
   }
 
   /** The prompt files of the workspace folders; none in an untrusted workspace. */

@@ -2,6 +2,7 @@
 // them until a watcher sees one change, and hands each feature the instructions for the file at hand. Nothing is read
 // in an untrusted workspace (the files would steer the model) or with phiLocal.instructions.enabled off.
 import * as vscode from 'vscode';
+import { watchWorkspaceFiles } from '../workspaceFileWatch';
 import { readInstructionsEnabled } from '../config';
 import {
   buildInstructions, describeInstructions, INSTRUCTION_PATHS, INSTRUCTIONS_FOLDER, SCOPED_SUFFIX,
@@ -20,16 +21,13 @@ export class InstructionsReader implements vscode.Disposable {
   constructor(private readonly log: vscode.LogOutputChannel) {
     // Broad on purpose: a false alarm only means one more read of a few small files. The folders too: a file written
     // at once into a new folder can come before the folder is watched, and only the folder's event comes.
-    const watcher = vscode.workspace.createFileSystemWatcher('{**/AGENTS.md,**/copilot-instructions.md,**/*.instructions.md,**/instructions.md,**/.phi,**/.github,**/instructions}');
     const reset = () => {
       this.files = undefined;
       this.changed.fire();
     };
     this.subscriptions = [
-      watcher, this.changed,
-      watcher.onDidCreate(reset), watcher.onDidChange(reset), watcher.onDidDelete(reset),
-      vscode.workspace.onDidChangeWorkspaceFolders(reset),
-      vscode.workspace.onDidGrantWorkspaceTrust(reset),
+      this.changed,
+      ...watchWorkspaceFiles('{**/AGENTS.md,**/copilot-instructions.md,**/*.instructions.md,**/instructions.md,**/.phi,**/.github,**/instructions}', reset),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('phiLocal.instructions')) reset(); }),
     ];
   }

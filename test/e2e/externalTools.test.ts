@@ -100,14 +100,9 @@ describe('VS Code\'s tools in the chat (code-server, tiny model, replayed answer
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  async function ask(text: string): Promise<void> {
-    const prompt = wb.chat().locator('textarea#prompt');
-    await prompt.fill(text);
-    await prompt.press('Enter');
-    await wb.chat().locator('.message.user', { hasText: text }).waitFor();
-  }
-  const lastAnswer = () => wb.chat().locator('.message.assistant').last();
-  const answerDone = () => lastAnswer().and(wb.chat().locator('[data-state="done"]')).waitFor({ timeout: 120_000 });
+  const ask = (text: string) => wb.ask(text);
+  const lastAnswer = () => wb.lastAnswer();
+  const answerDone = () => wb.answerDone();
   const picker = () => wb.page.locator('.quick-input-widget');
   const row = (name: string) => picker().locator('.monaco-list-row', { hasText: name });
   /** The tools button in the chat view's title bar. */

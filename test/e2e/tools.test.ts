@@ -59,15 +59,10 @@ describe('tool calls in the chat (code-server, tiny model, replayed answers)', (
     fs.rmSync(scriptDir, { recursive: true, force: true });
   });
 
-  async function ask(text: string): Promise<void> {
-    const prompt = wb.chat().locator('textarea#prompt');
-    await prompt.fill(text);
-    await prompt.press('Enter');
-    await wb.chat().locator('.message.user', { hasText: text }).waitFor();
-  }
+  const ask = (text: string) => wb.ask(text);
 
-  const lastAnswer = () => wb.chat().locator('.message.assistant').last();
-  const answerDone = () => lastAnswer().and(wb.chat().locator('[data-state="done"]')).waitFor({ timeout: 120_000 });
+  const lastAnswer = () => wb.lastAnswer();
+  const answerDone = () => wb.answerDone();
   const editorText = () => wb.page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
 
   /** The stored conversations' answers (the extension's global storage). */

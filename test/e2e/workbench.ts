@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 const repo = path.join(__dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -274,6 +274,24 @@ export class Workbench {
   /** The chat webview's document (two nested iframes: the webview host, then our page). */
   chat(): FrameLocator {
     return this.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+  }
+
+  /** Sends `text` from the chat panel's box; resolves once the message shows in the conversation. */
+  async ask(text: string): Promise<void> {
+    const prompt = this.chat().locator('textarea#prompt');
+    await prompt.fill(text);
+    await prompt.press('Enter');
+    await this.chat().locator('.message.user', { hasText: text }).waitFor();
+  }
+
+  /** The chat panel's last answer. */
+  lastAnswer(): Locator {
+    return this.chat().locator('.message.assistant').last();
+  }
+
+  /** Waits until the chat panel's last answer is done. */
+  answerDone(timeoutMs = 120_000): Promise<void> {
+    return this.lastAnswer().and(this.chat().locator('[data-state="done"]')).waitFor({ timeout: timeoutMs });
   }
 
   /** The status bar entry of Phi Local. */

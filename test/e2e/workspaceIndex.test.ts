@@ -84,14 +84,9 @@ describe('@workspace in the chat (code-server, tiny model, replayed answer)', ()
     }
   }
 
-  async function ask(text: string): Promise<void> {
-    const prompt = wb.chat().locator('textarea#prompt');
-    await prompt.fill(text);
-    await prompt.press('Enter');
-    await wb.chat().locator('.message.user', { hasText: text }).waitFor();
-  }
+  const ask = (text: string) => wb.ask(text);
 
-  const lastAnswer = () => wb.chat().locator('.message.assistant').last();
+  const lastAnswer = () => wb.lastAnswer();
 
   it('puts the matching excerpt in the prompt, lists the Sources, and the link opens the file at the cited line', async () => {
     await waitForLog(/Workspace index: \d+ files, \d+ chunks/, 60_000);
