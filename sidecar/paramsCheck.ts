@@ -76,7 +76,7 @@ export const PARAM_SCHEMAS: Record<string, object> = {
   [CheckModelFolderRequest.method]: { type: 'object', required: ['dir'], properties: { dir: text(4096) } },
 };
 
-const ajv = new Ajv({ allErrors: false });
+const ajv = new Ajv({ allErrors: false, allowUnionTypes: true });
 const validators = new Map<string, ValidateFunction>(Object.entries(PARAM_SCHEMAS).map(([method, schema]) => [method, ajv.compile(schema)]));
 
 /** Why `params` do not fit `method`'s schema, or undefined when they do (or the method takes none). */

@@ -172,6 +172,7 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
         `${result.tokenIds.length} generated, ${result.finishReason}` +
         `${result.toolCalls?.length ? `; calls ${result.toolCalls.map((c) => c.name).join(', ')}` : ''}.`);
     } catch (e) {
+      if (!(e instanceof PhiError && e.code === 'prompt-too-long')) this.log.warn(`Language model request failed: ${describeError(e)}`);
       throw this.toApiError(e instanceof PhiError && e.code === 'prompt-too-long' ? this.refused(e, tools.length) : e);
     }
   }

@@ -12,13 +12,17 @@ export function estimateToolTokens(tool: ToolDefinition): number {
   return Math.ceil(JSON.stringify({ name: tool.name, description: tool.description ?? '', parameters: tool.parameters ?? {} }).length / 3) + 4;
 }
 
-/** Lower-case words of a name or a text: camelCase, snake_case and kebab-case split; short and common words left out. */
+/**
+ * Lower-case words of a name or a text: camelCase, snake_case and kebab-case split; short and common words left out;
+ * a plural's s dropped ("files" finds file_search).
+ */
 export function words(text: string): string[] {
   return text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 2 && !STOP.has(w));
+    .filter((w) => w.length > 2 && !STOP.has(w))
+    .map((w) => (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w));
 }
 
 const STOP = new Set(['the', 'and', 'for', 'with', 'this', 'that', 'from', 'into', 'are', 'you', 'use', 'can', 'its', 'not', 'all', 'any', 'one', 'when', 'what', 'how', 'tool', 'tools']);

@@ -51,6 +51,7 @@ describe('tool selection for VS Code\'s Chat (pure)', () => {
   });
 
   it('splits camelCase, snake_case and kebab-case names into words', () => {
-    assert.deepEqual(words('githubRepo run_in_terminal get-errors'), ['github', 'repo', 'run', 'terminal', 'get', 'errors']);
+    assert.deepEqual(words('githubRepo run_in_terminal get-errors'), ['github', 'repo', 'run', 'terminal', 'get', 'error']);
+    assert.deepEqual(words('files file class'), ['file', 'file', 'class'], 'plurals as their singular');
   });
 });
