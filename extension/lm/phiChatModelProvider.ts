@@ -152,7 +152,8 @@ export class PhiChatModelProvider implements LanguageModelChatProvider<PhiModelI
         tools = selection.offered;
         if (selection.left.length) {
           this.log.info(`Language model request: ${requested.length} tool definitions do not fit beside the conversation; offered the ${tools.length} most relevant, left out ${selection.left.join(', ')}.`);
-          progress.report(new vscode.LanguageModelTextPart(`*Phi Local: Phi-4-mini's context holds only some of the ${requested.length} tools; offered the ${tools.length} most relevant to this request (left out: ${selection.left.join(', ')}).*\n\n`));
+          const named = selection.left.length > 8 ? `${selection.left.slice(0, 8).join(', ')} and ${selection.left.length - 8} more` : selection.left.join(', ');
+          progress.report(new vscode.LanguageModelTextPart(`*Phi Local: Phi-4-mini's context holds only some of the ${requested.length} tools; offered the ${tools.length} most relevant to this request (left out: ${named}; the output channel lists them all).*\n\n`));
         }
       }
       const toolChoice = options.toolMode === vscode.LanguageModelChatToolMode.Required ? 'required' : 'auto';
