@@ -486,12 +486,15 @@ export class Generator {
         let fromDisk = 0;
         if (this.store && head >= MIN_STORED_HEAD && reused < head && !this.usesLongRope(prompt.length)) {
           const headTokens = prompt.slice(0, head);
+          const started = now();
           const outcome = this.store.load(headTokens);
           if (outcome.problem) this.log(`Prompt cache: ${outcome.problem}.`);
           if (outcome.data) {
+            const read = now();
             this.backend.importPositions(outcome.data, head);
             slot.tokens = headTokens;
             reused = fromDisk = head;
+            this.log(`Prompt cache: a ${head}-token prompt head (${(outcome.data.byteLength / 2 ** 20).toFixed(0)} MiB) read from disk and checked in ${Math.round(read - started)} ms, into the cache in ${Math.round(now() - read)} ms.`);
           }
         }
         slot.tokens.length = reused;

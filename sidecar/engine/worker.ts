@@ -21,6 +21,7 @@ const heads = { fromDisk: 0, computed: 0 };
 async function load(id: number, dir: string, options: LoadOptions): Promise<ModelInfo> {
   const started = performance.now();
   if (loaded) {
+    await loaded.generator.settled(); // a prompt head still being written to disk
     await loaded.backend.release();
     loaded = undefined;
   }
@@ -114,6 +115,7 @@ async function handle(message: HostMessage): Promise<unknown> {
     case 'prompt':
       return model().prompts.render(message.messages, message.tools);
     case 'unload':
+      await loaded?.generator.settled(); // a prompt head still being written to disk
       await loaded?.backend.release();
       loaded = undefined;
       return null;

@@ -131,9 +131,7 @@ export class NativeBackend implements Backend {
     const target = this.slot(to);
     const count = Math.min(length, source.length);
     for (let i = 0; i < source.kv.length; i++) {
-      this.forEachHead(count, (offset, bytes) => {
-        new Uint8Array(target.kv[i].buffer.buffer, offset, bytes).set(new Uint8Array(source.kv[i].buffer.buffer, offset, bytes));
-      });
+      this.forEachHead(count, (offset, bytes) => source.kv[i].buffer.copyTo(target.kv[i].buffer, offset, bytes));
     }
     target.length = count;
   }
@@ -156,7 +154,7 @@ export class NativeBackend implements Backend {
     let at = 0;
     for (const { buffer } of this.slot(this.selected).kv) {
       this.forEachHead(count, (offset, bytes) => {
-        out.set(new Uint8Array(buffer.buffer, offset, bytes), at);
+        buffer.copyOut(offset, out.subarray(at, at + bytes));
         at += bytes;
       });
     }
@@ -169,7 +167,7 @@ export class NativeBackend implements Backend {
     let at = 0;
     for (const { buffer } of this.slot(this.selected).kv) {
       this.forEachHead(length, (offset, bytes) => {
-        new Uint8Array(buffer.buffer, offset, bytes).set(data.subarray(at, at + bytes));
+        buffer.copyIn(offset, data.subarray(at, at + bytes));
         at += bytes;
       });
     }

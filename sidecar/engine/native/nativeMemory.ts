@@ -7,6 +7,7 @@ import { NativeUnavailableError } from './ortApi';
 interface Libc {
   calloc(count: number, size: number): bigint | null;
   free(p: bigint): void;
+  memcpy(dst: bigint | Uint8Array, src: bigint | Uint8Array, n: number): unknown;
 }
 let libc: Libc | undefined;
 
@@ -22,7 +23,11 @@ function libcName(): string {
 function loadLibc(): Libc {
   if (!libc) {
     const lib = koffi.load(libcName());
-    libc = { calloc: lib.func('void *calloc(size_t count, size_t size)'), free: lib.func('void free(void *p)') };
+    libc = {
+      calloc: lib.func('void *calloc(size_t count, size_t size)'),
+      free: lib.func('void free(void *p)'),
+      memcpy: lib.func('void *memcpy(void *dst, const void *src, size_t n)'),
+    };
   }
   return libc;
 }
@@ -51,6 +56,34 @@ export class NativeBuffer {
     if (!this.raw) throw new Error('native buffer used after free');
     this.arrayBuffer ??= koffi.view(this.ptr, this.bytes);
     return this.arrayBuffer;
+  }
+
+  // Copies by the C library, without a JS view of the whole buffer: a view of hundreds of MB counts as external memory
+  // to V8, whose garbage collector then runs on every large allocation for the rest of the process (measured: a
+  // 168 MiB prompt head took 1.7–3.3 s to copy into a KV slot through views, 44 ms by memcpy).
+
+  /** Copies `target.byteLength` bytes from `offset` of this buffer into `target`. */
+  copyOut(offset: number, target: Uint8Array): void {
+    this.check(offset, target.byteLength);
+    loadLibc().memcpy(target, this.ptr + BigInt(offset), target.byteLength);
+  }
+
+  /** Copies `source` into this buffer at `offset`. */
+  copyIn(offset: number, source: Uint8Array): void {
+    this.check(offset, source.byteLength);
+    loadLibc().memcpy(this.ptr + BigInt(offset), source, source.byteLength);
+  }
+
+  /** Copies `bytes` bytes at `offset` of this buffer to the same offset of `target`. */
+  copyTo(target: NativeBuffer, offset: number, bytes: number): void {
+    this.check(offset, bytes);
+    target.check(offset, bytes);
+    loadLibc().memcpy(target.ptr + BigInt(offset), this.ptr + BigInt(offset), bytes);
+  }
+
+  private check(offset: number, bytes: number): void {
+    if (!this.raw) throw new Error('native buffer used after free');
+    if (offset < 0 || bytes < 0 || offset + bytes > this.bytes) throw new Error(`${bytes} bytes at ${offset} do not fit a ${this.bytes}-byte native buffer`);
   }
 
   free(): void {
