@@ -5,7 +5,9 @@
 //      read from disk by the request), and asked after the warm-up the extension runs after each load
 //   b  a second new chat in the same session
 //   c  a follow-up turn of the first chat
-//   d  an inline completion at a new place, and the next keystroke there (typing)
+//   d  an inline completion at a new place, and the next keystroke there (typing), with the window the extension sizes
+//      from the prefill speed measured at load (extension/inline/completionWindow.ts; --full-window: the sidecar's
+//      768 + 256 tokens)
 //   e  an explanation of a selection
 //   f  an explanation asked while a long chat answer streams
 // "Disabled" runs each request on an engine loaded for it alone, with no prompt-cache folder (nothing in memory,
@@ -21,6 +23,7 @@ import { SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT } from '../extension/chat/conversati
 import { Engine } from '../sidecar/engine/engine';
 import type { GenerateRequest } from '../sidecar/engine/generate';
 import { buildCompletionPrompt } from '../sidecar/completions/completionPrompt';
+import { completionWindow } from '../extension/inline/completionWindow';
 import type { ChatMessage } from '../sidecar/protocol';
 import { ensureModel } from '../test/fixtures/models';
 import type { ModelPresetName } from '../test/fixtures/modelPresets';
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     ep: { type: 'string', default: 'cpu' },
     flows: { type: 'string', default: 'a,b,c,d,e,f' },
     'answer-tokens': { type: 'string', default: '48' },
+    'full-window': { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string', default: '4000' },
     json: { type: 'string' },
   },
 });
@@ -67,12 +72,15 @@ const explain = (i: number): GenerateRequest => ({
   messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: `Explain this code${i ? ` (${i})` : ''}:\n\`\`\`typescript\n${SELECTION}\n\`\`\`` }],
   slot: 'explain',
 });
+/** The completion window (tokens before and after the cursor); set from the first load's measured prefill speed. */
+let window: { maxPrefixTokens?: number; maxSuffixTokens?: number } = {};
+
 /** A completion at the start of line `line` of SOURCE, `typed` characters of that line already written. */
 function completion(line: number, typed: number): GenerateRequest {
   const lines = SOURCE.split('\n');
   const before = [...lines.slice(0, line), lines[line].slice(0, typed)].join('\n');
   const after = [lines[line].slice(typed), ...lines.slice(line + 1)].join('\n');
-  const p = buildCompletionPrompt({ languageId: 'typescript', fileName: 'orders.ts', prefix: before, suffix: after });
+  const p = buildCompletionPrompt({ languageId: 'typescript', fileName: 'orders.ts', prefix: before, suffix: after, ...window });
   return { messages: p.messages, assistantPrefix: p.assistantPrefix, slot: 'completion', priority: 'background' };
 }
 
@@ -120,6 +128,10 @@ const record = (flow: string, kind: 'cached' | 'disabled', ms: number) => {
     // The heads stored once, as a first session after installing would (not measured).
     {
       const { engine } = await loaded(cacheDir);
+      const sized = completionWindow(engine.model?.prefillTokensPerSecond, Number(values['timeout-ms']));
+      if (sized && !values['full-window']) window = { maxPrefixTokens: sized.maxPrefixTokens, maxSuffixTokens: sized.maxSuffixTokens };
+      log(`prefill ${engine.model?.prefillTokensPerSecond?.toFixed(1)} tokens/s at load: completion window ${window.maxPrefixTokens ?? 768} + ${window.maxSuffixTokens ?? 256} tokens` +
+        `${sized && !sized.fits ? ' (the smallest: this machine is too slow for completions within the cap, the extension says so)' : ''}`);
       await engine.warm({ slot: 'chat', messages: [chatSystem], tools });
       await engine.warm({ slot: 'explain', messages: [{ role: 'system', content: SYSTEM_PROMPT }] });
       await engine.dispose();

@@ -15,18 +15,26 @@ export const PROMPT_OVERHEAD_TOKENS = 56;
 /** Below this many tokens of code (two or three lines) a completion has too little to go on. */
 export const MIN_WINDOW_TOKENS = 48;
 
-export type CompletionWindow =
-  | { fits: true; maxPrefixTokens: number; maxSuffixTokens: number; coldMs: number }
-  /** `coldMs`: what even the smallest window would take before its first token. */
-  | { fits: false; coldMs: number };
+/**
+ * The window: tokens of code before and after the cursor, and what a cold completion then waits before its first
+ * token. `fits` false: even the smallest window takes longer than the cap allows (the window given is that smallest
+ * one, for a user who enables completions anyway).
+ */
+export interface CompletionWindow {
+  fits: boolean;
+  maxPrefixTokens: number;
+  maxSuffixTokens: number;
+  coldMs: number;
+}
 
 export function completionWindow(prefillTokensPerSecond: number | undefined, timeoutMs: number): CompletionWindow | undefined {
   if (!prefillTokensPerSecond || prefillTokensPerSecond <= 0) return undefined;
   const budget = Math.floor((prefillTokensPerSecond * timeoutMs * PREFILL_SHARE) / 1000) - PROMPT_OVERHEAD_TOKENS;
   const msFor = (tokens: number) => Math.round(((tokens + PROMPT_OVERHEAD_TOKENS) * 1000) / prefillTokensPerSecond);
-  if (budget < MIN_WINDOW_TOKENS) return { fits: false, coldMs: msFor(MIN_WINDOW_TOKENS) };
+  const fits = budget >= MIN_WINDOW_TOKENS;
+  const tokens = Math.max(budget, MIN_WINDOW_TOKENS);
   // Three quarters before the cursor (what the code at the cursor continues), a quarter after.
-  const maxPrefixTokens = Math.min(MAX_PREFIX_TOKENS, Math.floor(budget * 0.75));
-  const maxSuffixTokens = Math.min(MAX_SUFFIX_TOKENS, budget - maxPrefixTokens);
-  return { fits: true, maxPrefixTokens, maxSuffixTokens, coldMs: msFor(maxPrefixTokens + maxSuffixTokens) };
+  const maxPrefixTokens = Math.min(MAX_PREFIX_TOKENS, Math.floor(tokens * 0.75));
+  const maxSuffixTokens = Math.min(MAX_SUFFIX_TOKENS, tokens - maxPrefixTokens);
+  return { fits, maxPrefixTokens, maxSuffixTokens, coldMs: msFor(maxPrefixTokens + maxSuffixTokens) };
 }

@@ -126,7 +126,7 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
           suffix,
           indent: editor ? { insertSpaces: editor.options.insertSpaces === true, tabSize: Number(editor.options.tabSize) || 4 } : undefined,
           timeoutMs: settings.timeoutMs,
-          ...(window?.fits ? { maxPrefixTokens: window.maxPrefixTokens, maxSuffixTokens: window.maxSuffixTokens } : {}),
+          ...(window ? { maxPrefixTokens: window.maxPrefixTokens, maxSuffixTokens: window.maxSuffixTokens } : {}),
         },
       }, token);
       if (!answer || !answer.text || token.isCancellationRequested) return undefined;

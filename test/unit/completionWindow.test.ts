@@ -39,6 +39,8 @@ describe('completion window (pure, with the real tokenizer for the prompt overhe
     const w = completionWindow(25, 4_000);
     assert.ok(w && !w.fits);
     assert.equal(w.coldMs, Math.round(((MIN_WINDOW_TOKENS + PROMPT_OVERHEAD_TOKENS) * 1000) / 25));
+    // Enabled anyway: the smallest window, not the sidecar's full one (which would take 40 s here).
+    assert.equal(w.maxPrefixTokens + w.maxSuffixTokens, MIN_WINDOW_TOKENS);
     assert.equal(completionWindow(undefined, 4_000), undefined, 'no measurement: the sidecar\'s defaults');
   });
 
