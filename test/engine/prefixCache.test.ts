@@ -85,9 +85,12 @@ for (const kind of ['native', 'onnxruntime-node'] as const satisfies readonly Ba
       const root = path.join(tmpRoot, `${kind}-${++caseNo}`);
       return new PrefixStore(prefixCacheFolder(root, folder.dir), { ...identityOf(backend), ...identity }, 1 << 30);
     }
-    function generatorOn(backend: Backend, options: GeneratorOptions = {}): { generator: Generator; logged: string[] } {
+    /** `logged`: the problems the generator reports (a head read back is reported too, in `reads`). */
+    function generatorOn(backend: Backend, options: GeneratorOptions = {}): { generator: Generator; logged: string[]; reads: string[] } {
       const logged: string[] = [];
-      return { generator: new Generator(backend, prompts, folder.config, { log: (m) => logged.push(m), ...options }), logged };
+      const reads: string[] = [];
+      const log = (m: string) => (/read from disk and checked in/.test(m) ? reads : logged).push(m);
+      return { generator: new Generator(backend, prompts, folder.config, { log, ...options }), logged, reads };
     }
     function kvFiles(store: PrefixStore): string[] {
       return fs.existsSync(store.dir) ? fs.readdirSync(store.dir).filter((f) => f.endsWith('.kv')).map((f) => path.join(store.dir, f)) : [];
@@ -138,6 +141,8 @@ for (const kind of ['native', 'onnxruntime-node'] as const satisfies readonly Ba
       assert.equal(second.usage.reusedTokens, head.length);
       assert.deepEqual(second.tokenIds, expected, 'greedy answer with the head from disk = without the store');
       assert.deepEqual(b.logged, []);
+      assert.equal(b.reads.length, 1, 'the read is logged with its size and times');
+      assert.match(b.reads[0], new RegExp(`a ${head.length}-token prompt head`));
 
       // The logits, on the backends directly: the stored positions imported, then the rest of the prompt…
       const stored = store.load(head);
