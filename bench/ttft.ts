@@ -189,19 +189,24 @@ const record = (flow: string, kind: 'cached' | 'disabled', ms: number) => {
         await e.dispose();
       }
       log(`repeat ${i + 1}/${repeats} done`);
+      // The medians so far, after each repeat: a long run stopped early still says what it measured.
+      if (i + 1 < repeats) report(i + 1, (line) => log(line));
     }
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
+  report(repeats, (line) => console.log(line));
 
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  console.log(`Time to first token (median of ${repeats}; ${os.cpus()[0]?.model ?? 'CPU'}, ${os.availableParallelism()} threads; model ${path.basename(dir)})`);
-  console.log('flow                                        | caches on | every cache disabled | ratio');
-  console.log('--------------------------------------------|-----------|----------------------|------');
-  const out = [...rows.values()].map((r) => ({ flow: r.flow, cachedMs: median(r.cached), disabledMs: median(r.disabled) }));
-  for (const r of out) console.log(`${r.flow.padEnd(44)}| ${s(r.cachedMs).padStart(9)} | ${s(r.disabledMs).padStart(20)} | ${(r.cachedMs / r.disabledMs).toFixed(3)}`);
-  console.log(`KV caches held at most ${(cacheBytes / 2 ** 20).toFixed(0)} MiB (no budget set here).`);
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ repeats, model: dir, rows: out, raw: [...rows.values()], cacheBytes }, null, 2));
+  function report(done: number, print: (line: string) => void): void {
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    print(`Time to first token (median of ${done}; ${os.cpus()[0]?.model ?? 'CPU'}, ${os.availableParallelism()} threads; model ${path.basename(dir)})`);
+    print('flow                                        | caches on | every cache disabled | ratio');
+    print('--------------------------------------------|-----------|----------------------|------');
+    const out = [...rows.values()].map((r) => ({ flow: r.flow, cachedMs: median(r.cached), disabledMs: median(r.disabled) }));
+    for (const r of out) print(`${r.flow.padEnd(44)}| ${s(r.cachedMs).padStart(9)} | ${s(r.disabledMs).padStart(20)} | ${(r.cachedMs / r.disabledMs).toFixed(3)}`);
+    print(`KV caches held at most ${(cacheBytes / 2 ** 20).toFixed(0)} MiB (no budget set here).`);
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ repeats: done, model: dir, rows: out, raw: [...rows.values()], cacheBytes }, null, 2));
+  }
 })().catch((e) => {
   console.error(e);
   process.exit(1);
