@@ -75,11 +75,14 @@ const explain = (i: number): GenerateRequest => ({
 /** The completion window (tokens before and after the cursor); set from the first load's measured prefill speed. */
 let window: { maxPrefixTokens?: number; maxSuffixTokens?: number } = {};
 
-/** A completion at the start of line `line` of SOURCE, `typed` characters of that line already written. */
-function completion(line: number, typed: number): GenerateRequest {
+/**
+ * A completion on line `line` of SOURCE after its first `at` characters, with `typed` more characters typed there
+ * (typing inserts before the cursor: the code after it stays as it was).
+ */
+function completion(line: number, at: number, typed = 0): GenerateRequest {
   const lines = SOURCE.split('\n');
-  const before = [...lines.slice(0, line), lines[line].slice(0, typed)].join('\n');
-  const after = [lines[line].slice(typed), ...lines.slice(line + 1)].join('\n');
+  const before = [...lines.slice(0, line), lines[line].slice(0, at + typed)].join('\n');
+  const after = [lines[line].slice(at), ...lines.slice(line + 1)].join('\n');
   const p = buildCompletionPrompt({ languageId: 'typescript', fileName: 'orders.ts', prefix: before, suffix: after, ...window });
   return { messages: p.messages, assistantPrefix: p.assistantPrefix, slot: 'completion', priority: 'background' };
 }
@@ -153,7 +156,7 @@ const record = (flow: string, kind: 'cached' | 'disabled', ms: number) => {
       }
       if (flows.has('d')) {
         record('d completion at a new place', 'cached', await firstToken(engine, completion(8 + 6 * i, 2)));
-        record('d completion while typing', 'cached', await firstToken(engine, completion(8 + 6 * i, 3)));
+        record('d completion while typing', 'cached', await firstToken(engine, completion(8 + 6 * i, 2, 1)));
       }
       if (flows.has('e')) record('e explanation', 'cached', await firstToken(engine, explain(i)));
       if (flows.has('f')) {
@@ -180,7 +183,7 @@ const record = (flow: string, kind: 'cached' | 'disabled', ms: number) => {
       if (flows.has('c')) await cold('c follow-up turn', followUp(i));
       if (flows.has('d')) {
         await cold('d completion at a new place', completion(8 + 6 * i, 2));
-        await cold('d completion while typing', completion(8 + 6 * i, 3));
+        await cold('d completion while typing', completion(8 + 6 * i, 2, 1));
       }
       if (flows.has('e')) await cold('e explanation', explain(i));
       if (flows.has('f')) {
