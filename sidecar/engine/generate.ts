@@ -518,6 +518,10 @@ export class Generator {
           this.backend.freeSlot(idle.index);
           idle.tokens = [];
         }
+      }).catch((e) => {
+        // Nothing here should throw (the selected slot is never freed); if something does, a log line, not an
+        // unhandled rejection that would end the worker.
+        this.log(`KV cache: could not empty idle slots: ${(e as Error).message}`);
       });
     }
     if (this.store && head.length >= MIN_STORED_HEAD && !this.store.has(head)) {

@@ -55,19 +55,50 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
   }
   const pickerName = () => chatPart().locator('.interactive-input-part .model-picker-name').first();
 
-  /** The extension's log (the "Phi Local" output channel's file). */
+  /**
+   * Picks our model in the chat's model picker. The picker can open before it has heard of the model list's change
+   * (our provider registers when the extension activates, which after a reload can come after the chat view is
+   * back): open it until the model is there.
+   */
+  async function pickOurModel(screenshot?: string): Promise<void> {
+    const row = wb.page.locator('.action-widget .monaco-list-row', { hasText: MODEL_NAME }).first();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await pickerName().click();
+      try {
+        await row.waitFor({ timeout: 3000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await wb.page.keyboard.press('Escape');
+        await wb.page.waitForTimeout(1000);
+      }
+    }
+    if (screenshot) await wb.screenshot(screenshot);
+    await row.click();
+    await pickerName().filter({ hasText: MODEL_NAME }).waitFor({ timeout: 10_000 });
+  }
+
+  /** The extension's log (the "Phi Local" output channel's file; a folder per start, named by its time, so sorted they are in order). */
   function providerLog(): string {
     const logs = path.join(wb.root, 'user-data', 'logs');
-    const files = fs.readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith(path.join('phi-local.phi-local', 'Phi Local.log')));
+    const files = fs.readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith(path.join('phi-local.phi-local', 'Phi Local.log'))).sort();
     return files.map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('\n');
   }
 
-  async function waitForLog(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  /** Waits for `pattern` in the log, after its first `from` characters (what was there before a step). */
+  async function waitForLog(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = providerLog().match(pattern);
+      const m = providerLog().slice(from).match(pattern);
       if (m) return m;
-      if (Date.now() > deadline) throw new Error(`the Phi Local log has no ${pattern} after ${timeoutMs / 1000} s:\n${providerLog().slice(-3000)}`);
+      if (Date.now() > deadline) {
+        // What the chat shows says where the request went instead (another model, an error, a sign-in prompt).
+        await wb.screenshot('log-wait-failed');
+        const shown = await chatPart().innerText({ timeout: 5000 }).catch((e: Error) => `(unreadable: ${e.message})`);
+        throw new Error(`the Phi Local log has no ${pattern} after ${timeoutMs / 1000} s.\nThe chat shows (end): ${shown.slice(-800)}\n` +
+          `The log (end):\n${providerLog().slice(-1500)}`);
+      }
       await wb.page.waitForTimeout(250);
     }
   }
@@ -87,23 +118,7 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
   it(`offers "${MODEL_NAME}" in the Chat view's model picker, and it can be picked`, async () => {
     await wb.command('Chat: Open Chat (Ask)');
     await input().waitFor({ timeout: 30_000 });
-    // The picker can open before it has heard of the model list's change: open it until the model is there.
-    const row = wb.page.locator('.action-widget .monaco-list-row', { hasText: MODEL_NAME }).first();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await pickerName().click();
-      try {
-        await row.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await wb.page.keyboard.press('Escape');
-        await wb.page.waitForTimeout(1000);
-      }
-    }
-    await wb.screenshot('model-picker');
-    await row.click();
-    await pickerName().filter({ hasText: MODEL_NAME }).waitFor({ timeout: 10_000 });
+    await pickOurModel('model-picker');
     assert.match(await input().getAttribute('aria-label') ?? '', /Chat Input \(Ask\)/, 'the chat is in Ask mode');
   });
 
@@ -159,14 +174,23 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
     await wb.command('Chat: Open Chat (Agent)');
     await modeShown().filter({ hasText: /^Agent$/ }).waitFor({ timeout: 30_000 });
     assert.match(await input().getAttribute('aria-label') ?? '', /^Chat Input \(Agent\)/, 'the chat is in Agent mode');
+    // Our model again: after the reload the chat may have come back with another one picked (a CI run's message
+    // never reached Phi Local), and each mode can keep a model of its own.
+    if ((await pickerName().innerText()).trim() !== MODEL_NAME) await pickOurModel();
+    assert.equal((await pickerName().innerText()).trim(), MODEL_NAME, 'our model is the one picked');
+    await modeShown().filter({ hasText: /^Agent$/ }).waitFor({ timeout: 10_000 });
+    const before = providerLog().length;
     await send('Which files are in this workspace?');
+    // The request as it reached Phi Local (the log's next request line), whatever it carried.
+    const request = await waitForLog(/Language model request: \d+ messages, (\d+) tools(?: \(([^;]*); tool choice (\w+)\))?/, 120_000, before);
     // VS Code's ~40 definitions do not fit beside the conversation in 8K (the answer's share kept): instead of refusing,
     // Phi Local offers the ones most relevant to the message (extension/lm/toolSelection.ts) and names the rest.
-    const selected = await waitForLog(/Language model request: (\d+) tool definitions do not fit beside the conversation; offered the (\d+) most relevant, left out ([^\n]*)\./, 120_000);
+    const selected = providerLog().slice(before).match(/Language model request: (\d+) tool definitions do not fit beside the conversation; offered the (\d+) most relevant, left out ([^\n]*)\./);
+    assert.ok(selected, `Agent mode's request came with tools that all fit: ${request[0]}`);
     const requested = Number(selected[1]);
     const left = selected[3].split(', ');
     assert.ok(requested >= 10, `Agent mode sends VS Code's tools: ${requested}`);
-    const request = await waitForLog(/Language model request: \d+ messages, (\d+) tools \(([^;]*); tool choice auto\)/, 60_000);
+    assert.equal(request[3], 'auto', 'tool choice auto');
     const offered = request[2].split(', ');
     assert.equal(offered.length, Number(selected[2]), 'the turn offers the selected tools');
     assert.ok(offered.length >= 1 && left.length >= 1, `some offered (${offered.length}), some left out (${left.length})`);
@@ -175,8 +199,7 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
     // The user sees which were left out, in the chat.
     await chatPart().getByText(/context holds only some of the \d+ tools/).first().waitFor({ timeout: 30_000 });
     // And the model answered (or called one of the offered tools) instead of the request being refused.
-    // (The answer logged after the selection: Ask mode's answer came before it.)
-    const answer = await waitForLog(/offered the \d+ most relevant, left out [^\n]*[\s\S]*Language model answer: (\d+) prompt tokens \((\d+) reused\), (\d+) generated, (\w+)(?:; calls ([^\n.]*))?/, 180_000);
+    const answer = await waitForLog(/Language model answer: (\d+) prompt tokens \((\d+) reused\), (\d+) generated, (\w+)(?:; calls ([^\n.]*))?/, 180_000, before);
     for (const call of answer[5]?.split(', ') ?? []) assert.ok(offered.includes(call), `a call to an offered tool: ${call}`);
     console.log(`Agent: ${requested} tools sent, ${offered.length} offered (${request[2]}); left out ${left.length}; answer: ${answer[1]} prompt tokens, ${answer[3]} generated, ${answer[4]}`);
     await wb.screenshot('agent-tools-selected');
