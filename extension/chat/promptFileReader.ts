@@ -2,30 +2,20 @@
 // folders, keeps them until a watcher sees one change, and says when they did. Nothing is read in an untrusted
 // workspace: a prompt file is text that steers the model.
 import * as vscode from 'vscode';
-import { watchWorkspaceFiles } from '../workspaceFileWatch';
+import { WatchedWorkspaceFiles } from '../workspaceFileWatch';
 import { MAX_PROMPT_FILE_BYTES, MAX_PROMPT_FILES, parsePromptFile, PROMPT_SUFFIX, PROMPTS_FOLDER, type PromptFile } from './promptFiles';
 
 export class PromptFileReader implements vscode.Disposable {
-  private files: Promise<PromptFile[]> | undefined;
-  private readonly changed = new vscode.EventEmitter<void>();
+  // The folders too: a file written at once into a new folder can come before the folder is watched.
+  private readonly files = new WatchedWorkspaceFiles(`{**/*${PROMPT_SUFFIX},**/.github,**/.github/prompts}`, () => this.readAll());
   /** A prompt file (or the folders, or trust) changed. */
-  readonly onDidChange = this.changed.event;
-  private readonly subscriptions: vscode.Disposable[];
+  readonly onDidChange = this.files.onDidChange;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    // The folders too: a file written at once into a new folder can come before the folder is watched.
-    const reset = () => {
-      this.files = undefined;
-      this.changed.fire();
-    };
-    this.subscriptions = [this.changed, ...watchWorkspaceFiles(`{**/*${PROMPT_SUFFIX},**/.github,**/.github/prompts}`, reset)];
-  }
+  constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /** The prompt files of the workspace folders; none in an untrusted workspace. */
   async list(): Promise<PromptFile[]> {
-    if (!vscode.workspace.isTrusted) return [];
-    this.files ??= this.readAll();
-    return this.files;
+    return vscode.workspace.isTrusted ? this.files.get() : [];
   }
 
   private async readAll(): Promise<PromptFile[]> {
@@ -62,6 +52,6 @@ export class PromptFileReader implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.subscriptions.splice(0)) d.dispose();
+    this.files.dispose();
   }
 }

@@ -2,7 +2,7 @@
 // them until a watcher sees one change, and hands each feature the instructions for the file at hand. Nothing is read
 // in an untrusted workspace (the files would steer the model) or with phiLocal.instructions.enabled off.
 import * as vscode from 'vscode';
-import { watchWorkspaceFiles } from '../workspaceFileWatch';
+import { WatchedWorkspaceFiles } from '../workspaceFileWatch';
 import { readInstructionsEnabled } from '../config';
 import {
   buildInstructions, describeInstructions, INSTRUCTION_PATHS, INSTRUCTIONS_FOLDER, SCOPED_SUFFIX,
@@ -12,25 +12,18 @@ import {
 const EMPTY: InstructionsResult = { text: '', used: [], cut: [] };
 
 export class InstructionsReader implements vscode.Disposable {
-  private files: Promise<InstructionFile[]> | undefined;
-  private readonly changed = new vscode.EventEmitter<void>();
+  // Broad on purpose: a false alarm only means one more read of a few small files. The folders too: a file written
+  // at once into a new folder can come before the folder is watched, and only the folder's event comes.
+  private readonly files = new WatchedWorkspaceFiles(
+    '{**/AGENTS.md,**/copilot-instructions.md,**/*.instructions.md,**/instructions.md,**/.phi,**/.github,**/instructions}',
+    () => this.readAll());
   /** The instruction files (or the setting, or trust) changed. */
-  readonly onDidChange = this.changed.event;
-  private readonly subscriptions: vscode.Disposable[];
+  readonly onDidChange = this.files.onDidChange;
+  private readonly setting = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('phiLocal.instructions')) this.files.reset();
+  });
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    // Broad on purpose: a false alarm only means one more read of a few small files. The folders too: a file written
-    // at once into a new folder can come before the folder is watched, and only the folder's event comes.
-    const reset = () => {
-      this.files = undefined;
-      this.changed.fire();
-    };
-    this.subscriptions = [
-      this.changed,
-      ...watchWorkspaceFiles('{**/AGENTS.md,**/copilot-instructions.md,**/*.instructions.md,**/instructions.md,**/.phi,**/.github,**/instructions}', reset),
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('phiLocal.instructions')) reset(); }),
-    ];
-  }
+  constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /**
    * The instructions for a turn about a file (a uri, or a workspace-relative path; undefined: no file at hand); empty
@@ -38,8 +31,7 @@ export class InstructionsReader implements vscode.Disposable {
    */
   async forFile(file: vscode.Uri | string | undefined): Promise<InstructionsResult> {
     if (!readInstructionsEnabled() || !vscode.workspace.isTrusted) return EMPTY;
-    this.files ??= this.readAll();
-    const files = await this.files;
+    const files = await this.files.get();
     const path = typeof file === 'string' ? file : file && vscode.workspace.asRelativePath(file, false);
     return buildInstructions(files, path?.replace(/\\/g, '/'));
   }
@@ -84,7 +76,8 @@ export class InstructionsReader implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.subscriptions.splice(0)) d.dispose();
+    this.setting.dispose();
+    this.files.dispose();
   }
 }
 
