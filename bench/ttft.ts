@@ -131,9 +131,10 @@ const record = (flow: string, kind: 'cached' | 'disabled', ms: number) => {
     // The heads stored once, as a first session after installing would (not measured).
     {
       const { engine } = await loaded(cacheDir);
+      await engine.prefillMeasured; // after the load, as the extension hears it
       const sized = completionWindow(engine.model?.prefillTokensPerSecond, Number(values['timeout-ms']));
       if (sized && !values['full-window']) window = { maxPrefixTokens: sized.maxPrefixTokens, maxSuffixTokens: sized.maxSuffixTokens };
-      log(`prefill ${engine.model?.prefillTokensPerSecond?.toFixed(1)} tokens/s at load: completion window ${window.maxPrefixTokens ?? 768} + ${window.maxSuffixTokens ?? 256} tokens` +
+      log(`prefill ${engine.model?.prefillTokensPerSecond?.toFixed(1)} tokens/s after the load: completion window ${window.maxPrefixTokens ?? 768} + ${window.maxSuffixTokens ?? 256} tokens` +
         `${sized && !sized.fits ? ' (the smallest: this machine is too slow for completions within the cap, the extension says so)' : ''}`);
       await engine.warm({ slot: 'chat', messages: [chatSystem], tools });
       await engine.warm({ slot: 'explain', messages: [{ role: 'system', content: SYSTEM_PROMPT }] });

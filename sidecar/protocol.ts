@@ -102,8 +102,9 @@ export interface ModelInfo {
   loadMs: number;
   warnings: string[];
   /**
-   * Prompt tokens per second this machine prefills, measured right after the load (a short pass): what the
-   * extension sizes inline completions' windows by. Unset where the engine does not measure it (a remote server).
+   * Prompt tokens per second this machine prefills, measured after the load when the model is idle (a short pass),
+   * announced by phi/statusChanged's `model`: what the extension sizes inline completions' windows by. Unset until
+   * then, and where the engine does not measure it (a remote server).
    */
   prefillTokensPerSecond?: number;
 }

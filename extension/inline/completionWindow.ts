@@ -1,6 +1,6 @@
 // How much code around the cursor an inline completion can show the model on this machine. A cold completion (at a
 // new place) must prefill its whole window before its first token, and a completion that comes after the user has
-// moved on is worth nothing: so the window is sized from the prefill speed the sidecar measured at load, to fit
+// moved on is worth nothing: so the window is sized from the prefill speed the sidecar measured after the load, to fit
 // within a share of phiLocal.completions.timeoutMs. Where even a few lines cannot, completions on this machine need
 // a GPU or a remote engine, and the user is told so once instead of watching a spinner.
 // Pure: the unit tests call it directly.

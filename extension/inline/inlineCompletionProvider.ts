@@ -108,10 +108,10 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
     const settings = readCompletionSettings();
     // The window the machine can prefill within the time cap (completionWindow.ts); too slow: said once, then only
     // an explicit trigger (or "enable anyway") asks.
-    const phase = this.models.phase;
-    const window = phase.kind === 'ready' ? completionWindow(phase.info.prefillTokensPerSecond, settings.timeoutMs) : undefined;
+    const prefillSpeed = this.models.prefillTokensPerSecond;
+    const window = completionWindow(prefillSpeed, settings.timeoutMs);
     if (window && !window.fits && !explicit && !this.slowMachine.allowed()) {
-      this.slowMachine.tell(phase.kind === 'ready' ? phase.info.prefillTokensPerSecond ?? 0 : 0, window.coldMs);
+      this.slowMachine.tell(prefillSpeed ?? 0, window.coldMs);
       return undefined;
     }
     const started = performance.now();

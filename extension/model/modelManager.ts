@@ -83,6 +83,17 @@ export class ModelManager implements vscode.Disposable {
     return this.phaseValue;
   }
 
+  /**
+   * How fast the loaded model prefills on this machine (tokens/s): measured by the sidecar after the load and
+   * announced in its status, so not in the load's answer. Undefined until then, and for an engine that does not say.
+   */
+  get prefillTokensPerSecond(): number | undefined {
+    if (this.phaseValue.kind !== 'ready') return undefined;
+    const announced = this.sidecar.lastStatus?.model;
+    const info = this.phaseValue.info;
+    return (announced?.dir === info.dir ? announced.prefillTokensPerSecond : undefined) ?? info.prefillTokensPerSecond;
+  }
+
   /** Whether a model folder is configured (setting or PHI_LOCAL_MODEL). */
   get configured(): boolean {
     return this.settings().location !== undefined;

@@ -166,6 +166,8 @@ function cancelledWhileRendering(totalMs: number): GenerateResult {
 export class Generator {
   readonly contextLength: number;
   private readonly prefillChunk: number;
+  /** Prompt tokens per second of a cold WARM_CHUNK-token pass, once timed (measurePrefill, or a warm-up's pass). */
+  private prefillSpeed: number | undefined;
   private readonly defaultMaxNewTokens: number;
   private readonly replay: ReplayScript | undefined;
   private readonly xgrammar: ToolCallGrammarsOptions['load'];
@@ -372,8 +374,10 @@ export class Generator {
   /**
    * Prompt tokens per second, from one timed pass of `tokens` ordinary tokens in a spare slot (then emptied): how
    * fast a cold prompt goes on this machine, for sizing what must answer within a time cap (inline completions).
+   * 0 when no slot is spare; undefined when `signal` came before the timed pass (a request wants the model).
    */
-  async measurePrefill(tokens = 64): Promise<number> {
+  async measurePrefill(signal?: { readonly aborted: boolean }, tokens = WARM_CHUNK): Promise<number | undefined> {
+    if (this.prefillSpeed) return this.prefillSpeed; // a warm-up timed such a pass already
     const ticket: GateTicket = { priority: GATE_PRIORITY.idle, streaming: false };
     const spare = this.slots.acquire('measure', []);
     if (!spare) return 0;
@@ -383,10 +387,12 @@ export class Generator {
       spare.slot.tokens = [];
       const run: Run = { slot: spare.slot, ticket, stats: { drafted: 0, accepted: 0 } };
       await this.forward(run, sample.slice(0, 4)); // warms the kernels for this shape family
+      if (signal?.aborted) return undefined;
       run.slot.tokens = [];
       const started = now();
       await this.forward(run, sample);
-      return (sample.length * 1000) / (now() - started);
+      this.prefillSpeed = (sample.length * 1000) / (now() - started);
+      return this.prefillSpeed;
     } finally {
       spare.slot.tokens = [];
       spare.slot.label = '';
@@ -575,7 +581,13 @@ export class Generator {
       // when the whole sequence it sees is past the switch.
       const oneShot = i === 0 && this.usesLongRope(prompt.length);
       const stop = oneShot ? end : Math.min(end, i + chunkSize, i < head ? head : end);
+      const started = now();
       logits = await this.forward(run, prompt.slice(i, stop));
+      // A warm-up's full pass after its first (which may pay for the kernels' first run) is the pass measurePrefill
+      // would time: its speed, so the measurement after a load costs nothing when a head was computed.
+      if (!this.prefillSpeed && chunkSize === WARM_CHUNK && stop - i === WARM_CHUNK && i > from) {
+        this.prefillSpeed = (WARM_CHUNK * 1000) / (now() - started);
+      }
       i = stop;
     }
     return logits;

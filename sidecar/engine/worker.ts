@@ -49,8 +49,6 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
   });
   loaded = { generator, backend, budgetBytes: options.kvCacheBytes };
   heads.fromDisk = heads.computed = 0;
-  post({ kind: 'progress', id, message: 'Measuring prefill speed' });
-  const prefillTokensPerSecond = await generator.measurePrefill();
   postCache();
   return {
     dir: folder.dir,
@@ -64,7 +62,6 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<Mode
     vocabSize: folder.config.vocabSize,
     kvType: folder.config.kvType,
     loadMs: performance.now() - started,
-    prefillTokensPerSecond,
     warnings: [
       ...folder.warnings, ...warnings,
       ...(replay ? [`Replay mode (test double): answers are the ${replay.remaining} canned replies of ${replay.file}, not the model's.`] : []),
@@ -111,6 +108,11 @@ async function handle(message: HostMessage): Promise<unknown> {
       } finally {
         postCache();
       }
+    }
+    case 'measure': {
+      const flag = new Int32Array(message.cancel);
+      const speed = await model().measurePrefill({ get aborted() { return Atomics.load(flag, 0) !== 0; } });
+      return speed ?? 'cancelled';
     }
     case 'prompt':
       return model().prompts.render(message.messages, message.tools);

@@ -44,12 +44,14 @@ export type HostMessage =
   | { kind: 'generate'; id: number; request: GenerateRequest; cancel: SharedArrayBuffer }
   | { kind: 'prompt'; id: number; messages: ChatMessage[]; tools?: ToolDefinition[] }
   | { kind: 'warm'; id: number; request: { slot: string; messages: ChatMessage[]; tools?: ToolDefinition[] }; cancel: SharedArrayBuffer }
+  /** Times a short cold prefill (after a load, at idle priority); answers tokens per second, or 'cancelled'. */
+  | { kind: 'measure'; id: number; cancel: SharedArrayBuffer }
   | { kind: 'unload'; id: number };
 
 export type WorkerMessage =
   | { kind: 'progress'; id: number; message: string }
   | { kind: 'text'; id: number; text: string; tokens: number }
-  | { kind: 'done'; id: number; value: ModelInfo | GenerateResult | RenderedPrompt | null }
+  | { kind: 'done'; id: number; value: ModelInfo | GenerateResult | RenderedPrompt | number | string | null }
   | { kind: 'failed'; id: number; error: { code: EngineErrorCode; message: string; file?: string } }
   /** What the KV slots hold, after each request. */
   | { kind: 'cache'; status: KvCacheStatus }

@@ -65,6 +65,15 @@ describe('sidecar over JSON-RPC (tiny model)', () => {
     assert.equal(after.state, 'ready');
     assert.equal(after.model?.dir, info.dir);
     assert.ok(statuses.some((s) => s.state === 'loading'));
+    // The prefill speed (what inline completions are sized by) is measured after the load, when the model is idle,
+    // and announced in a status notification.
+    assert.equal(info.prefillTokensPerSecond, undefined);
+    const deadline = Date.now() + 60_000;
+    while (!statuses.some((s) => s.model?.dir === info.dir && (s.model.prefillTokensPerSecond ?? 0) > 0)) {
+      assert.ok(Date.now() < deadline, 'no status announced the prefill speed within 60 s');
+      await new Promise((go) => setTimeout(go, 50));
+    }
+    assert.ok(((await rpc.sendRequest(StatusRequest)).model?.prefillTokensPerSecond ?? 0) > 0);
   });
 
   it('streams a chat turn as deltas that add up to the answer', async () => {
