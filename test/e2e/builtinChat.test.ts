@@ -176,7 +176,11 @@ describe('Phi-4-mini in VS Code\'s built-in Chat, VS Code 1.139.1 (tiny model)',
     assert.match(await input().getAttribute('aria-label') ?? '', /^Chat Input \(Agent\)/, 'the chat is in Agent mode');
     // Our model again: after the reload the chat may have come back with another one picked (a CI run's message
     // never reached Phi Local), and each mode can keep a model of its own.
-    if ((await pickerName().innerText()).trim() !== MODEL_NAME) await pickOurModel();
+    const pickedAfterReload = (await pickerName().innerText()).trim();
+    if (pickedAfterReload !== MODEL_NAME) {
+      console.log(`After the reload Agent mode had "${pickedAfterReload}" picked: picking ${MODEL_NAME} again.`);
+      await pickOurModel();
+    }
     assert.equal((await pickerName().innerText()).trim(), MODEL_NAME, 'our model is the one picked');
     await modeShown().filter({ hasText: /^Agent$/ }).waitFor({ timeout: 10_000 });
     const before = providerLog().length;
