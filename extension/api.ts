@@ -10,8 +10,11 @@ import type { StatusView } from './status';
 export interface PhiLocalApi {
   /** The sidecar process: its state and last status, crashes, and the requests the tests send or wrap. */
   readonly sidecar: Pick<SidecarClient, 'state' | 'lastStatus' | 'onDidChange' | 'onDidCrash' | 'start' | 'chat' | 'loadModel'>;
-  /** Which model is loaded, loading it, and what "Select Model Folder" does with a folder (`useModelFolder`). */
-  readonly models: Pick<ModelManager, 'phase' | 'onDidChange' | 'ensureLoaded' | 'useModelFolder'>;
+  /**
+   * Which model is loaded, loading it, what "Select Model Folder" does with a folder (`useModelFolder`), and the
+   * prefill speed the sidecar announced after the load.
+   */
+  readonly models: Pick<ModelManager, 'phase' | 'onDidChange' | 'ensureLoaded' | 'useModelFolder' | 'prefillTokensPerSecond'>;
   /** What the status bar item shows now. */
   readonly statusBar: { readonly view: StatusView };
   /** Whether the UI is labelled as a demo (PHI_LOCAL_DEMO: a generated model with random weights). */

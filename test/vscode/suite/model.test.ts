@@ -66,6 +66,14 @@ describe('the model in the extension host (tiny model)', function () {
     assert.equal(api.statusBar.view.error, false);
   });
 
+  it('hears the prefill speed the sidecar measures after the load (what sizes inline completions)', async () => {
+    // Not in the load's answer (the measurement runs when the model is idle after it): announced in a status.
+    const speed = await waitFor('the prefill speed', () => api.models.prefillTokensPerSecond, api);
+    assert.ok(speed > 0);
+    assert.equal(speed, api.sidecar.lastStatus?.model?.prefillTokensPerSecond);
+    assert.equal(currentInfo()?.prefillTokensPerSecond, undefined, 'the load\'s answer had none');
+  });
+
   it('streams a short chat turn from the sidecar', async () => {
     let streamed = '';
     const result = await api.sidecar.chat(
