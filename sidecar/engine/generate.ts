@@ -138,6 +138,8 @@ interface Run {
   ticket: GateTicket;
   drafted?: Drafted;
   stats: { drafted: number; accepted: number };
+  /** How long its last forward pass took, once it had the gate (not counting the wait for other requests' passes). */
+  lastPassMs?: number;
 }
 
 /** Tokens drafted and already fed after the last sampled one, each with the logits that follow it. */
@@ -389,9 +391,8 @@ export class Generator {
       await this.forward(run, sample.slice(0, 4)); // warms the kernels for this shape family
       if (signal?.aborted) return undefined;
       run.slot.tokens = [];
-      const started = now();
       await this.forward(run, sample);
-      this.prefillSpeed = (sample.length * 1000) / (now() - started);
+      this.prefillSpeed = (sample.length * 1000) / run.lastPassMs!;
       return this.prefillSpeed;
     } finally {
       spare.slot.tokens = [];
@@ -559,7 +560,9 @@ export class Generator {
     return this.gate.run(run.ticket, async () => {
       this.select(run.slot.index);
       this.backend.truncate(run.slot.tokens.length);
+      const started = now();
       const logits = await this.backend.forward(tokens, options);
+      run.lastPassMs = now() - started;
       run.slot.tokens.push(...tokens);
       return logits;
     });
@@ -581,12 +584,11 @@ export class Generator {
       // when the whole sequence it sees is past the switch.
       const oneShot = i === 0 && this.usesLongRope(prompt.length);
       const stop = oneShot ? end : Math.min(end, i + chunkSize, i < head ? head : end);
-      const started = now();
       logits = await this.forward(run, prompt.slice(i, stop));
       // A warm-up's full pass after its first (which may pay for the kernels' first run) is the pass measurePrefill
       // would time: its speed, so the measurement after a load costs nothing when a head was computed.
-      if (!this.prefillSpeed && chunkSize === WARM_CHUNK && stop - i === WARM_CHUNK && i > from) {
-        this.prefillSpeed = (WARM_CHUNK * 1000) / (now() - started);
+      if (!this.prefillSpeed && chunkSize === WARM_CHUNK && stop - i === WARM_CHUNK && i > from && run.lastPassMs) {
+        this.prefillSpeed = (WARM_CHUNK * 1000) / run.lastPassMs;
       }
       i = stop;
     }

@@ -209,6 +209,41 @@ for (const kind of ['native', 'onnxruntime-node'] as const satisfies readonly Ba
       assert.deepEqual(store.load(head).data, computed.exportPositions(head.length));
     });
 
+    it('the prefill speed comes from a warm-up\'s 64-token pass when one ran; else measurePrefill times a pass of its own', async () => {
+      // Counts the backend's forward passes (a spy on the real backend: the passes still run).
+      const counted = async () => {
+        const backend = await newBackend();
+        const forward = backend.forward.bind(backend);
+        const calls = { n: 0 };
+        backend.forward = (...args: Parameters<Backend['forward']>) => { calls.n++; return forward(...args); };
+        return { backend, calls };
+      };
+      // A head of two full 64-token passes at least: the first is never timed (it may pay for the kernels' first run).
+      const system = `${SYSTEM} ${SYSTEM} ${SYSTEM}`;
+      const long = (user: string) => prompts.render([{ role: 'system', content: system }, { role: 'user', content: user }], TOOLS).ids;
+      const head = commonPrefixLength(long('a'), long('b'));
+      assert.ok(head >= 2 * 64 + 1, `head of ${head} tokens`);
+      const warmed = await counted();
+      const w = generatorOn(warmed.backend);
+      const request = { ...ask('Warm me up.'), messages: [{ role: 'system', content: system }, { role: 'user', content: 'Warm me up.' }] } as GenerateRequest;
+      assert.equal(await w.generator.warm(request, notCancelled), 'computed');
+      const afterWarm = warmed.calls.n;
+      const speed = await w.generator.measurePrefill(notCancelled);
+      assert.ok(speed !== undefined && speed > 0, `speed ${speed}`);
+      assert.equal(warmed.calls.n, afterWarm, 'no pass of its own after the warm-up');
+
+      const cold = await counted();
+      const c = generatorOn(cold.backend);
+      const measured = await c.generator.measurePrefill(notCancelled);
+      assert.ok(measured !== undefined && measured > 0);
+      assert.equal(cold.calls.n, 2, 'a short pass for the kernels, then the timed one');
+      assert.equal(await c.generator.measurePrefill(notCancelled), measured, 'measured once');
+      assert.equal(cold.calls.n, 2);
+      // A request that wants the model before the timed pass stops it.
+      const stopped = generatorOn((await counted()).backend);
+      assert.equal(await stopped.generator.measurePrefill({ aborted: true }), undefined);
+    });
+
     /** A store holding the head, written by a generator's first request; and that request's answer. */
     async function storedHead(request: GenerateRequest): Promise<{ store: PrefixStore; file: string; expected: number[] }> {
       const store = newStore(referenceBackend);
