@@ -91,6 +91,10 @@ export interface InferenceEngine {
   warm?(request: { slot: string; messages: ChatMessage[]; tools?: ToolDefinition[] }, signal?: AbortSignal): Promise<string>;
   /** What its KV caches hold, where it has them. */
   readonly cacheStatus?: KvCacheStatus;
+  /** Set by the server: where an engine says what a user may want to know (a cache file rejected…). */
+  onLog?: (message: string) => void;
+  /** Set by the server: the loaded model's info changed after its load (its prefill speed was measured). */
+  onModelChanged?: (model: ModelInfo) => void;
   generate(request: GenerationRequest, options?: GenerationOptions): Promise<GenerationResult>;
   /** The exact prompt the model would be fed for a conversation. */
   renderPrompt(messages: ChatMessage[], tools?: ToolDefinition[]): Promise<{ text: string; ids: number[] }>;

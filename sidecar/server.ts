@@ -8,7 +8,7 @@ import { registerDiagnostics } from './diagnostics';
 import { registerServe } from './serve/serveService';
 import { toResponseError } from './engineError';
 import type { InferenceEngine } from './inferenceEngine';
-import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest, WarmPromptsRequest, type ModelInfo } from './protocol';
+import { CountTokensRequest, LoadModelRequest, RenderPromptRequest, StatusRequest, WarmPromptsRequest } from './protocol';
 import { withCheckedParams } from './paramsCheck';
 import { StatusBoard } from './statusBoard';
 
@@ -18,16 +18,14 @@ export function serve(transport: Connection, engine: InferenceEngine): void {
   const connection = withCheckedParams(transport);
   const board = new StatusBoard(connection, () => engine.cacheStatus);
   const { status } = board;
-  if ('onLog' in engine) (engine as { onLog: (m: string) => void }).onLog = (message) => connection.console.info(message);
+  engine.onLog = (message) => connection.console.info(message);
   // Measured after the load (the prefill speed): the client hears it through phi/statusChanged.
-  if ('onModelChanged' in engine) {
-    (engine as { onModelChanged: (m: ModelInfo) => void }).onModelChanged = (model) => {
-      if (status.model?.dir !== model.dir) return;
-      status.model = model;
-      if (model.prefillTokensPerSecond) connection.console.info(`Prefill speed: ${model.prefillTokensPerSecond.toFixed(1)} tokens/s (sizes inline completions).`);
-      board.publish();
-    };
-  }
+  engine.onModelChanged = (model) => {
+    if (status.model?.dir !== model.dir) return;
+    status.model = model;
+    if (model.prefillTokensPerSecond) connection.console.info(`Prefill speed: ${model.prefillTokensPerSecond.toFixed(1)} tokens/s (sizes inline completions).`);
+    board.publish();
+  };
 
   connection.onInitialize(() => ({
     capabilities: {},
