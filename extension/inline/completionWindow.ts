@@ -38,3 +38,32 @@ export function completionWindow(prefillTokensPerSecond: number | undefined, tim
   const maxSuffixTokens = Math.min(MAX_SUFFIX_TOKENS, tokens - maxPrefixTokens);
   return { fits, maxPrefixTokens, maxSuffixTokens, coldMs: msFor(maxPrefixTokens + maxSuffixTokens) };
 }
+
+/** A prefill of fewer tokens says more about a pass's fixed cost than about the speed. */
+export const MIN_OBSERVED_PREFILL_TOKENS = 32;
+
+/**
+ * The prefill speed a model's window is sized by: what the sidecar measured after the load, raised by what cold
+ * completions have shown since. A measurement taken while the machine was busy reads low, and nothing measures
+ * again; a completion's own prefill is the best witness of what the next one will take. Only ever raised: a
+ * completion that ran while the machine was busy says nothing new. Per model folder.
+ */
+export class PrefillSpeed {
+  private model: string | undefined;
+  private observed = 0;
+
+  /** A completion on `model` prefilled `tokens` (those not reused) at `tokensPerSecond`. */
+  observe(model: string, tokens: number, tokensPerSecond: number): void {
+    if (model !== this.model) {
+      this.model = model;
+      this.observed = 0;
+    }
+    if (tokens >= MIN_OBSERVED_PREFILL_TOKENS && tokensPerSecond > 0) this.observed = Math.max(this.observed, tokensPerSecond);
+  }
+
+  /** The speed to size by; undefined while the sidecar has not measured one (a remote engine never does). */
+  current(model: string, measured: number | undefined): number | undefined {
+    if (!measured) return undefined;
+    return model === this.model ? Math.max(measured, this.observed) : measured;
+  }
+}

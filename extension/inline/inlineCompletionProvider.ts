@@ -9,7 +9,7 @@ import { PhiError, type SidecarClient } from '../sidecarClient';
 import { CompletionRequester } from './completionRequester';
 import { autoTriggerAllowed, completionsEnabledFor, prefixStartLine } from './triggerPolicy';
 import { readCompletionSettings, saveCompletionsEnable } from '../config';
-import { completionWindow } from './completionWindow';
+import { completionWindow, PrefillSpeed } from './completionWindow';
 
 const SUFFIX_LINES = 60;
 
@@ -56,6 +56,8 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
   readonly onDidChangeBusy = this.busyEmitter.event;
 
   private readonly slowMachine: SlowMachineNotice;
+  /** The speed the window is sized by: the sidecar's measurement, raised by what completions showed. */
+  private readonly prefillSpeed = new PrefillSpeed();
 
   constructor(
     private readonly sidecar: SidecarClient,
@@ -108,7 +110,7 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
     const settings = readCompletionSettings();
     // The window the machine can prefill within the time cap (completionWindow.ts); too slow: said once, then only
     // an explicit trigger (or "enable anyway") asks.
-    const prefillSpeed = this.models.prefillTokensPerSecond;
+    const prefillSpeed = this.prefillSpeed.current(this.loadedDir(), this.models.prefillTokensPerSecond);
     const window = completionWindow(prefillSpeed, settings.timeoutMs);
     if (window && !window.fits && !explicit && !this.slowMachine.allowed()) {
       this.slowMachine.tell(prefillSpeed ?? 0, window.coldMs);
@@ -129,8 +131,10 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
           ...(window ? { maxPrefixTokens: window.maxPrefixTokens, maxSuffixTokens: window.maxSuffixTokens } : {}),
         },
       }, token);
+      const r = answer?.result;
+      // What this completion's own prefill took (also one that found nothing to suggest).
+      if (r && !answer.fromCache) this.prefillSpeed.observe(this.loadedDir(), r.usage.promptTokens - r.usage.reusedTokens, r.timings.prefillTokensPerSecond);
       if (!answer || !answer.text || token.isCancellationRequested) return undefined;
-      const r = answer.result;
       this.log.debug(`Completion at ${path.posix.basename(document.uri.path)}:${position.line + 1}: ${answer.fromCache ? 'from cache' : `${r?.finishReason}, ${r?.usage.completionTokens} tokens, prompt ${r?.usage.promptTokens} (${r?.usage.reusedTokens} reused)`} in ${Math.round(performance.now() - started)} ms.`);
       return [new vscode.InlineCompletionItem(answer.text, new vscode.Range(position, position))];
     } catch (e) {
@@ -140,6 +144,12 @@ export class PhiInlineCompletionProvider implements vscode.InlineCompletionItemP
       if (explicit) void vscode.window.showWarningMessage(`Phi Local: no completion: ${(e as Error).message}`);
       return undefined;
     }
+  }
+
+  /** The folder of the model loaded now ('' while none is). */
+  private loadedDir(): string {
+    const phase = this.models.phase;
+    return phase.kind === 'ready' ? phase.info.dir : '';
   }
 
   dispose(): void {

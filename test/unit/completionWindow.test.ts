@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  MAX_PREFIX_TOKENS, MAX_SUFFIX_TOKENS, MIN_WINDOW_TOKENS, PREFILL_SHARE, PROMPT_OVERHEAD_TOKENS, completionWindow,
+  MAX_PREFIX_TOKENS, MAX_SUFFIX_TOKENS, MIN_OBSERVED_PREFILL_TOKENS, MIN_WINDOW_TOKENS, PREFILL_SHARE, PROMPT_OVERHEAD_TOKENS,
+  PrefillSpeed, completionWindow,
 } from '../../extension/inline/completionWindow';
 import { buildCompletionPrompt } from '../../sidecar/completions/completionPrompt';
 import { DEFAULT_MAX_PREFIX_TOKENS, DEFAULT_MAX_SUFFIX_TOKENS } from '../../sidecar/completions/completionPrompt';
@@ -50,5 +51,29 @@ describe('completion window (pure, with the real tokenizer for the prompt overhe
     const ids = prompts.render(p.messages, undefined, p.assistantPrefix).ids;
     const code = prompts.tokenizer.encode('x').length + prompts.tokenizer.encode('y').length;
     assert.ok(ids.length - code <= PROMPT_OVERHEAD_TOKENS, `the prompt's words take ${ids.length - code} tokens`);
+  });
+
+  it('the speed sized by is the measurement, raised (never lowered) by what cold completions showed, per model', () => {
+    const speed = new PrefillSpeed();
+    assert.equal(speed.current('/m', undefined), undefined, 'nothing measured (a remote engine): the sidecar\'s defaults');
+    assert.equal(speed.current('/m', 15), 15);
+    // A measurement taken while the machine was busy read 15; a cold completion prefilled 104 tokens at 60/s. (A 4 s
+    // cap fits the smallest window from (48 + 56) / (4 × 0.6) ≈ 43 tokens/s: 15 does not, 60 does.)
+    const fitsFrom = (MIN_WINDOW_TOKENS + PROMPT_OVERHEAD_TOKENS) / (4 * PREFILL_SHARE);
+    assert.ok(15 < fitsFrom && 60 > fitsFrom);
+    speed.observe('/m', 104, 60);
+    assert.equal(speed.current('/m', 15), 60);
+    const before = completionWindow(15, 4_000)!;
+    const after = completionWindow(speed.current('/m', 15), 4_000)!;
+    assert.ok(!before.fits && after.fits, 'the window grows once a completion shows the machine is faster');
+    // A slower completion (the machine busy now) says nothing new; a short prefill is its fixed cost, not its speed.
+    speed.observe('/m', 104, 20);
+    speed.observe('/m', MIN_OBSERVED_PREFILL_TOKENS - 1, 500);
+    assert.equal(speed.current('/m', 15), 60);
+    // Another model starts from its own measurement.
+    assert.equal(speed.current('/other', 15), 15);
+    speed.observe('/other', 104, 18);
+    assert.equal(speed.current('/other', 15), 18);
+    assert.equal(speed.current('/m', 15), 15, 'back on the first model, what the other model showed does not count');
   });
 });
