@@ -374,18 +374,18 @@ export class Generator {
   }
 
   /**
-   * Prompt tokens per second, from one timed pass of `tokens` ordinary tokens in a spare slot (then emptied): how
+   * Prompt tokens per second, from one timed pass of WARM_CHUNK ordinary tokens in a spare slot (then emptied): how
    * fast a cold prompt goes on this machine, for sizing what must answer within a time cap (inline completions).
    * 0 when no slot is spare; undefined when `signal` came before the timed pass (a request wants the model).
    */
-  async measurePrefill(signal?: { readonly aborted: boolean }, tokens = WARM_CHUNK): Promise<number | undefined> {
+  async measurePrefill(signal?: { readonly aborted: boolean }): Promise<number | undefined> {
     if (this.prefillSpeed) return this.prefillSpeed; // a warm-up timed such a pass already
     const ticket: GateTicket = { priority: GATE_PRIORITY.idle, streaming: false };
     const spare = this.slots.acquire('measure', []);
     if (!spare) return 0;
     try {
       // Ids of ordinary text (not special tokens); a fixed, repeating sentence.
-      const sample = this.prompts.tokenizer.encode('The quick brown fox jumps over the lazy dog. '.repeat(Math.ceil(tokens / 8))).slice(0, tokens);
+      const sample = this.prompts.tokenizer.encode('The quick brown fox jumps over the lazy dog. '.repeat(Math.ceil(WARM_CHUNK / 8))).slice(0, WARM_CHUNK);
       spare.slot.tokens = [];
       const run: Run = { slot: spare.slot, ticket, stats: { drafted: 0, accepted: 0 } };
       await this.forward(run, sample.slice(0, 4)); // warms the kernels for this shape family

@@ -18,13 +18,17 @@ const post = (message: WorkerMessage) => port.postMessage(message);
 let loaded: { generator: Generator; backend: Backend; budgetBytes?: number } | undefined;
 const heads = { fromDisk: 0, computed: 0 };
 
+/** Lets go of the loaded model, once a prompt head still being written to disk is written. */
+async function unload(): Promise<void> {
+  if (!loaded) return;
+  await loaded.generator.settled();
+  await loaded.backend.release();
+  loaded = undefined;
+}
+
 async function load(id: number, dir: string, options: LoadOptions): Promise<ModelInfo> {
   const started = performance.now();
-  if (loaded) {
-    await loaded.generator.settled(); // a prompt head still being written to disk
-    await loaded.backend.release();
-    loaded = undefined;
-  }
+  await unload();
   post({ kind: 'progress', id, message: 'Checking the model folder' });
   const folder = readModelFolder(dir);
   post({ kind: 'progress', id, message: 'Loading the tokenizer' });
@@ -117,9 +121,7 @@ async function handle(message: HostMessage): Promise<unknown> {
     case 'prompt':
       return model().prompts.render(message.messages, message.tools);
     case 'unload':
-      await loaded?.generator.settled(); // a prompt head still being written to disk
-      await loaded?.backend.release();
-      loaded = undefined;
+      await unload();
       return null;
   }
 }
