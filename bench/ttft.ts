@@ -6,7 +6,7 @@
 //   b  a second new chat in the same session
 //   c  a follow-up turn of the first chat
 //   d  an inline completion at a new place, and the next keystroke there (typing), with the window the extension sizes
-//      from the prefill speed measured at load (extension/inline/completionWindow.ts; --full-window: the sidecar's
+//      from the prefill speed measured after the load (extension/inline/completionWindow.ts; --full-window: the sidecar's
 //      768 + 256 tokens)
 //   e  an explanation of a selection
 //   f  an explanation asked while a long chat answer streams
